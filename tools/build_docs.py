@@ -16,6 +16,7 @@ from nbconvert.preprocessors import TagRemovePreprocessor
 from nbdev.config import get_config
 from nbdev.serve import proc_nbs
 
+_attr_re = re.compile(r'\{target="_blank"[^}]*\}')
 _dir_re = re.compile(r'^\s*#\|\s*([\w-]+)\s*:?\s*(.*)$')
 
 def page_name(nb_path:Path) -> str:
@@ -34,6 +35,8 @@ def clean_nb(nb):
             title, desc = fm.get('title'), fm.get('description')
             continue
         if c.cell_type == 'code':
+            for o in c.get('outputs', []):  # Quarto link attributes mean nothing to nbconvert
+                if 'text/markdown' in o.get('data', {}): o['data']['text/markdown'] = _attr_re.sub('', o['data']['text/markdown'])
             tags, keep = set(c.metadata.get('tags', [])), []
             for line in c.source.splitlines():
                 m = _dir_re.match(line)
@@ -72,7 +75,7 @@ def build(root:Path, readme=True):
         name = page_name(f)
         prepared.append((name, title or name, desc, nb))
     pages = [(n, t) for n, t, _, _ in prepared]
-    exp = HTMLExporter(template_name='lab')
+    exp = HTMLExporter(template_name='lab', exclude_input_prompt=True, exclude_output_prompt=True)
     exp.register_preprocessor(TagRemovePreprocessor(remove_input_tags={'remove_input'}, remove_cell_tags={'remove_cell'},
                                                     remove_all_outputs_tags={'remove_output'}, enabled=True), enabled=True)
     base = (cfg.get('doc_host', '') + cfg.get('doc_baseurl', '')).rstrip('/') + '/'
