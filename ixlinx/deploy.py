@@ -152,12 +152,13 @@ def migrate_checkpoint(ck:dict) -> dict:
 
 # %% ../nbs/15_deploy.ipynb #d6d13d14
 def model_from_checkpoint(path:str|Path, # a Trainer checkpoint (any known version)
-                          config:IXLinxConfig|dict|None=None, # needed when the checkpoint does not store it
+                          config:IXLinxConfig|dict|str|None=None, # needed when the checkpoint does not store it
                           use_ema:bool=True) -> tuple[IXLinx, dict]:
     "(model, migrated checkpoint dict) from a checkpoint file."
     ck = migrate_checkpoint(load_checkpoint(path))
     cfg = config if config is not None else (ck.get('meta') or {}).get('model_config')
     if cfg is None: raise ValueError(f"{path} does not store the model config (meta['model_config']); pass config=")
+    if isinstance(cfg, str): cfg = IXLinxConfig.from_json(cfg)  # `ixlinx train` stores it as JSON text
     model = IXLinx(cfg if isinstance(cfg, IXLinxConfig) else IXLinxConfig.from_dict(cfg))
     sd = dict(ck['model'])
     if use_ema and ck.get('ema'): sd.update({k: v for k, v in ck['ema'].get('shadow', {}).items() if k in sd})
