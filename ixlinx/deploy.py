@@ -160,9 +160,12 @@ def model_from_checkpoint(path:str|Path, # a Trainer checkpoint (any known versi
     if cfg is None: raise ValueError(f"{path} does not store the model config (meta['model_config']); pass config=")
     if isinstance(cfg, str): cfg = IXLinxConfig.from_json(cfg)  # `ixlinx train` stores it as JSON text
     model = IXLinx(cfg if isinstance(cfg, IXLinxConfig) else IXLinxConfig.from_dict(cfg))
-    sd = dict(ck['model'])
-    if use_ema and ck.get('ema'): sd.update({k: v for k, v in ck['ema'].get('shadow', {}).items() if k in sd})
-    model.load_state_dict(sd)
+    model.load_state_dict(ck['model'])
+    if use_ema and ck.get('ema'):  # copy in place after loading, so tied weights take the EMA value too
+        with torch.no_grad():
+            for src, named in ((ck['ema'].get('shadow', {}), model.named_parameters()), (ck['ema'].get('buffers', {}), model.named_buffers())):
+                for n, t in named:
+                    if n in src: t.copy_(src[n])
     return model.eval(), ck
 
 # %% ../nbs/15_deploy.ipynb #53523066
