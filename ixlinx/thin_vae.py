@@ -11,13 +11,13 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, conv_flop_count, flop_registry, register_flop_formula
 from fastcore.basics import patch
 from .core import count_params, seed_everything
 
 # %% auto #0
-__all__ = ['CausalConv3d', 'ResBlock3d', 'Upsample3d', 'stage_strides', 'Encoder3d', 'Decoder3d', 'ThinVAE', 'kl_normal',
-           'count_macs', 'receptive_field', 'psnr', 'ssim', 'fit_vae', 'evaluate_vae']
+__all__ = ['CausalConv3d', 'conv3d_cpu', 'ResBlock3d', 'Upsample3d', 'stage_strides', 'Encoder3d', 'Decoder3d', 'ThinVAE',
+           'kl_normal', 'count_macs', 'receptive_field', 'psnr', 'ssim', 'fit_vae', 'evaluate_vae']
 
 # %% ../nbs/02_thin_vae.ipynb #188ce368
 def _triple(v, name='value') -> tuple[int, int, int]:
@@ -29,6 +29,7 @@ def _triple(v, name='value') -> tuple[int, int, int]:
 
 class CausalConv3d(nn.Module):
     "`nn.Conv3d` with causal zero padding in time (output frame t sees input frames <= t) and 'same' padding in space."
+    use_onednn = True # float32 CPU input: call the oneDNN kernel directly (see "Choosing the CPU kernel")
     def __init__(self, in_channels:int, out_channels:int,
                  kernel_size:int|tuple=3, # (kt, kh, kw)
                  stride:int|tuple=1, # (st, sh, sw); st <= kt
@@ -41,7 +42,17 @@ class CausalConv3d(nn.Module):
         front = pt if causal else pt // 2
         self.padding = ((kw-1)//2, kw//2, (kh-1)//2, kh//2, front, pt - front) # F.pad order: W, H, T
         self.conv = nn.Conv3d(in_channels, out_channels, (kt, kh, kw), (st, sh, sw))
-    def forward(self, x:Tensor) -> Tensor: return self.conv(F.pad(x, self.padding)) # (B, C, T, H, W) -> (B, C', T/st, H/sh, W/sw)
+    def forward(self, x:Tensor) -> Tensor: return conv3d_cpu(F.pad(x, self.padding), self.conv) # (B, C, T, H, W) -> (B, C', T/st, H/sh, W/sw)
+
+def conv3d_cpu(x:Tensor, # (B, C, T, H, W), already padded
+               conv:nn.Conv3d, # with padding 0
+              ) -> Tensor:
+    "`conv(x)`, but on float32 CPU tensors through oneDNN whatever the size (ATen would pick its slow native kernel for small ones)."
+    if (CausalConv3d.use_onednn and x.device.type == 'cpu' and x.dtype == conv.weight.dtype == torch.float32
+        and torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled and not torch.is_autocast_enabled('cpu')):
+        return torch.ops.aten.mkldnn_convolution(x, conv.weight, conv.bias, [0, 0, 0], list(conv.stride), list(conv.dilation), conv.groups)
+    return conv(x)
+
 
 # %% ../nbs/02_thin_vae.ipynb #0f038c0c
 class ResBlock3d(nn.Module):
@@ -188,6 +199,12 @@ def loss(self:ThinVAE, x:Tensor, # (B, C, T, H, W) video in [0, 1]
     return dict(loss=rec + self.beta * kl, recon=rec, kl=kl, x_hat=x_hat)
 
 # %% ../nbs/02_thin_vae.ipynb #82034ef0
+if torch.ops.aten.mkldnn_convolution not in flop_registry: # PyTorch has no formula for the direct oneDNN call
+    @register_flop_formula(torch.ops.aten.mkldnn_convolution)
+    def _mkldnn_conv_flop(x_shape, w_shape, bias, padding, stride, dilation, groups, *args, out_shape=None, **kwargs) -> int:
+        "FLOPs of `aten::mkldnn_convolution`, as PyTorch counts `aten::convolution`."
+        return conv_flop_count(x_shape, w_shape, out_shape, transposed=False)
+
 def count_macs(module:nn.Module, # called as module(x)
                input_shape:tuple, # shape of x
                by_module:bool=False, # also return MACs per submodule name
