@@ -10,17 +10,23 @@ import itertools, json, math, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn, Tensor
+from torch.nn.attention import sdpa_kernel, SDPBackend
 from torch.func import functional_call, grad, vmap
 from fastcore.basics import patch
 from .core import Config, seed_everything
+from .model import IXLinx, IXLinxConfig
 
 # %% auto #0
-__all__ = ['SINE_MIXES', 'SINE_METHODS', 'QAgent', 'encode_state', 'state_labels', 'RandomController', 'bandit_controller',
-           'sinusoid_tasks', 'sine_mlp', 'mse', 'adapt', 'maml_loss', 'evaluate_adaptation', 'Action', 'make_actions',
-           'QAMAMLConfig', 'augment_regression', 'qamaml_reward', 'QAMAML', 'sinusoid_sampler', 'sinusoid_state',
-           'pretrain_regression', 'sinusoid_run', 'run_sinusoid_benchmark', 'summarize_sinusoid']
+__all__ = ['SINE_MIXES', 'SINE_METHODS', 'VIDEO_METHODS', 'QAgent', 'encode_state', 'state_labels', 'RandomController',
+           'bandit_controller', 'sinusoid_tasks', 'sine_mlp', 'mse', 'adapt', 'maml_loss', 'evaluate_adaptation',
+           'Action', 'make_actions', 'QAMAMLConfig', 'augment_regression', 'qamaml_reward', 'QAMAML',
+           'sinusoid_sampler', 'sinusoid_state', 'pretrain_regression', 'sinusoid_run', 'run_sinusoid_benchmark',
+           'summarize_sinusoid', 'video_pool', 'fewshot_sampler', 'frame_dropout', 'VideoClassifier', 'ce', 'accuracy',
+           'video_run']
 
 # %% ../nbs/11_qamaml.ipynb #368bd6c1
 class QAgent:
@@ -362,14 +368,18 @@ def pretrain_regression(model:nn.Module, sample_tasks:Callable, n_iters:int, met
 SINE_METHODS = ('maml', 'fomaml', 'metasgd', 'qamaml', 'random', 'bandit', 'pretrain')
 
 def sinusoid_run(method:str, k:int=10, seed:int=0, n_iters:int=2000, n_eval:int=600, eval_query:int=100,
-                 cfg:QAMAMLConfig|None=None, agent_kw:dict|None=None) -> dict:
-    "Train `method` on K-shot sinusoids and evaluate: {'mse': {steps: (mean, ci95)}, ...}."
+                 cfg:QAMAMLConfig|None=None, agent_kw:dict|None=None,
+                 eval_at:Sequence[int]=(), # also evaluate after these iteration counts (the learning curve)
+                 log:Callable|None=None, # called as log(iteration, mse) at every evaluation of the curve
+                ) -> dict:
+    "Train `method` on K-shot sinusoids and evaluate: {'mse': {steps: (mean, ci95)}, 'curve': {iters: mse}, ...}."
     if method not in SINE_METHODS: raise ValueError(f"unknown method {method!r}; choose from {SINE_METHODS}")
     seed_everything(seed); model, cfg, t0 = sine_mlp(), cfg or QAMAMLConfig(), time.perf_counter()
     sample, acts, kw = sinusoid_sampler(k), make_actions(), dict(alpha=0.1, epsilon=0.1, q_init=1.0, seed=seed) | (agent_kw or {})
     ctrl = {'qamaml': lambda: QAgent(len(state_labels(3, (8,))), len(acts), gamma=0.9, **kw),
             'random': lambda: RandomController(len(acts), seed=seed),
             'bandit': lambda: bandit_controller(len(acts), **{k_: v for k_, v in kw.items() if k_ != 'gamma'})}.get(method)
+    ev_tasks, curve = sinusoid_tasks(n_eval, k, eval_query, generator=torch.Generator().manual_seed(10_000 + seed)), {}
     if method == 'pretrain':
         pretrain_regression(model, sample, n_iters, cfg.meta_batch, cfg.meta_lr, torch.Generator().manual_seed(seed))
         lr, hist = cfg.inner_lr, []
@@ -377,11 +387,16 @@ def sinusoid_run(method:str, k:int=10, seed:int=0, n_iters:int=2000, n_eval:int=
         c = cfg.replace(first_order=method == 'fomaml', learn_inner_lr=method == 'metasgd')
         tr = QAMAML(model, sample, acts if ctrl else [Action(0.0, 1, 'balanced')], ctrl() if ctrl else None,
                     c, state_fn=sinusoid_state, seed=seed)
-        hist, lr = tr.fit(n_iters), tr.inner_lr
+        hist, lr, done = [], tr.inner_lr, 0
+        for mark in sorted({m for m in eval_at if 0 < m < n_iters}):
+            hist += tr.fit(mark - done); done = mark
+            curve[mark] = evaluate_adaptation(model, ev_tasks, lr=lr)
+            if log is not None: log(mark, curve[mark])
+        hist += tr.fit(n_iters - done)
     train_s = time.perf_counter() - t0
-    ev = evaluate_adaptation(model, sinusoid_tasks(n_eval, k, eval_query, generator=torch.Generator().manual_seed(10_000 + seed)), lr=lr)
+    ev = evaluate_adaptation(model, ev_tasks, lr=lr)
     steps = [h['steps'] for h in hist]
-    return dict(method=method, k=k, seed=seed, n_iters=n_iters, train_s=train_s, mse=ev,
+    return dict(method=method, k=k, seed=seed, n_iters=n_iters, train_s=train_s, mse=ev, curve=curve,
                 mean_steps=sum(steps) / len(steps) if steps else 0.0,
                 action_counts=torch.bincount(torch.tensor([h['action'] for h in hist]), minlength=len(acts)).tolist() if ctrl else None)
 
@@ -414,3 +429,85 @@ def summarize_sinusoid(res:list[dict]) -> list[dict]:
             row['train_s'] = sum(r['train_s'] for r in rs) / len(rs)
             out.append(row)
     return out
+
+# %% ../nbs/11_qamaml.ipynb #5d88e111
+def video_pool(n_per_class:int=20, T:int=4, S:int=32, seed:int=0) -> tuple[Tensor, list, list]:
+    "Rendered clips (classes, n, T, 3, S, S) in [0, 1], the train and the held-out class indices."
+    from ixlinx.video import render_clip, VIDEO_CLASSES, SHAPES, COLOURS  # imported here: ixlinx.video loads av and decord
+    rng, combos, cols = np.random.default_rng(seed), [(m, s) for m in VIDEO_CLASSES for s in SHAPES], list(COLOURS)
+    clips = torch.stack([torch.stack([torch.from_numpy(render_clip(m, s, cols[rng.integers(len(cols))], T=T, S=S, rng=rng))
+                                      for _ in range(n_per_class)]) for m, s in combos])  # (C, n, T, S, S, 3)
+    test = [i for i, (m, s) in enumerate(combos) if SHAPES.index(s) == VIDEO_CLASSES.index(m) % len(SHAPES)]
+    return clips.permute(0, 1, 2, 5, 3, 4).float() / 255, [i for i in range(len(combos)) if i not in test], test
+
+def fewshot_sampler(clips:Tensor, # (C, n, T, 3, S, S) from `video_pool`
+                    classes:Sequence[int], n_way:int=3, k_shot:int=2, k_query:int=3) -> Callable:
+    "`sample_tasks(mix, n, generator)` for N-way K-shot tasks over `classes` (labels 0..N-1 in random class order)."
+    def sample(mix, n, generator=None):
+        out = {k: [] for k in ('xs', 'ys', 'xq', 'yq')}
+        for _ in range(n):
+            cls = torch.tensor(classes)[torch.randperm(len(classes), generator=generator)[:n_way]]
+            idx = torch.stack([torch.randperm(clips.shape[1], generator=generator)[:k_shot + k_query] for _ in range(n_way)])
+            x = clips[cls[:, None], idx]  # (N, K+Q, T, 3, S, S)
+            y = torch.arange(n_way)[:, None].expand(n_way, k_shot + k_query)
+            out['xs'].append(x[:, :k_shot].flatten(0, 1)); out['ys'].append(y[:, :k_shot].flatten())
+            out['xq'].append(x[:, k_shot:].flatten(0, 1)); out['yq'].append(y[:, k_shot:].flatten())
+        return {k: torch.stack(v) for k, v in out.items()}
+    return sample
+
+def frame_dropout(batch:dict, strength:float, generator:torch.Generator|None=None) -> dict:
+    "Zero each support/query frame with probability `strength`."
+    if strength == 0: return batch
+    drop = lambda x: x * (torch.rand(x.shape[:3] + (1, 1, 1), generator=generator) >= strength)
+    return {**batch, 'xs': drop(batch['xs']), 'xq': drop(batch['xq'])}
+
+# %% ../nbs/11_qamaml.ipynb #c934bae9
+class VideoClassifier(nn.Module):
+    "Tiny iXlinx video encoder + class head (zero-initialised), standardised pixels, math SDPA kernel (second-order MAML needs it)."
+    def __init__(self, n_way:int=3, dim:int=32,
+                 zero_head:bool=True, # zero-initialise the class head (the prototype start, Kao et al. 2022)
+                 pixel_stats:tuple|None=None, # (mean, std) to standardise the pixels with (None: raw [0, 1] pixels)
+                ):
+        super().__init__()
+        self.net = IXLinx(IXLinxConfig(dim=dim, n_layers=1, num_heads=2, mixers=('gqa',), num_classes=n_way, video_patch=8, video_temporal_patch=2))
+        self.pixel_stats = None if pixel_stats is None else tuple(float(v) for v in pixel_stats)
+        if zero_head: nn.init.zeros_(self.net.class_head.weight); nn.init.zeros_(self.net.class_head.bias)
+    def forward(self, video:Tensor) -> Tensor: # (B, T, 3, S, S) -> (B, n_way) logits
+        if self.pixel_stats is not None: video = (video - self.pixel_stats[0]) / self.pixel_stats[1]
+        with sdpa_kernel(SDPBackend.MATH): return self.net(video=video, logits_for='last')['class_logits']
+
+def ce(logits:Tensor, y:Tensor) -> Tensor:
+    "Cross-entropy loss."
+    return F.cross_entropy(logits, y)
+
+def accuracy(logits:Tensor, y:Tensor) -> Tensor:
+    "Share of correct argmax predictions."
+    return (logits.argmax(-1) == y).float().mean()
+
+# %% ../nbs/11_qamaml.ipynb #e96a5993
+VIDEO_METHODS = ('maml', 'fomaml', 'qamaml', 'random', 'bandit')
+
+def video_run(method:str, pool:tuple|None=None, # `video_pool()` output (None: build the default one)
+              seed:int=0, n_iters:int=300, n_eval:int=150, meta_batch:int=4, inner_lr:float=0.5,
+              eval_steps:Sequence[int]=(0, 1, 2, 5), n_way:int=3, k_shot:int=2, k_query:int=3, dim:int=32,
+              return_trainer:bool=False) -> dict|tuple:
+    "Meta-train `method` on the train classes; accuracy on held-out-class tasks after each of `eval_steps` inner steps."
+    if method not in VIDEO_METHODS: raise ValueError(f"unknown method {method!r}; choose from {VIDEO_METHODS}")
+    clips, train_cls, test_cls = pool if pool is not None else video_pool()
+    seed_everything(seed); t0 = time.perf_counter()
+    model = VideoClassifier(n_way, dim, pixel_stats=(clips[train_cls].mean().item(), clips[train_cls].std().item()))
+    acts = [Action(a, s, 'balanced') for a in (0.0, 0.25) for s in (1, 2)]
+    ctrl = {'qamaml': lambda: QAgent(1, len(acts), gamma=0.9, epsilon=0.1, q_init=1.0, seed=seed),
+            'bandit': lambda: bandit_controller(len(acts), epsilon=0.1, q_init=1.0, seed=seed),
+            'random': lambda: RandomController(len(acts), seed=seed)}.get(method)
+    cfg = QAMAMLConfig(inner_lr=inner_lr, meta_batch=meta_batch, val_tasks=meta_batch, first_order=method == 'fomaml')
+    tr = QAMAML(model, fewshot_sampler(clips, train_cls, n_way, k_shot, k_query), acts if ctrl else acts[:1],
+                ctrl() if ctrl else None, cfg, augment=frame_dropout, loss_fn=ce, seed=seed)
+    tr.fit(n_iters)
+    train_s = time.perf_counter() - t0
+    tasks = fewshot_sampler(clips, test_cls, n_way, k_shot, k_query)('balanced', n_eval, torch.Generator().manual_seed(10_000 + seed))
+    ev = evaluate_adaptation(model, tasks, steps=eval_steps, lr=inner_lr, loss_fn=ce, metric=accuracy)
+    res = dict(method=method, seed=seed, n_iters=n_iters, meta_batch=meta_batch, inner_lr=inner_lr, train_s=train_s, acc=ev,
+               mean_steps=sum(h['steps'] for h in tr.history) / max(n_iters, 1),
+               action_counts=torch.bincount(torch.tensor([h['action'] for h in tr.history]), minlength=len(acts)).tolist() if ctrl else None)
+    return (res, tr) if return_trainer else res
