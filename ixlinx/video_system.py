@@ -6,7 +6,7 @@ Docs: https://ixlinx.github.io/ixlinx/video_system.html.md"""
 
 # %% ../nbs/08_video_system.ipynb #c13271eb
 from __future__ import annotations
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
@@ -33,7 +33,11 @@ class VideoSystemConfig(Config):
     num_heads: int = 4
     num_blocks: int = 1
     mixers: tuple[str, ...] = ('fenwick', 'mesa')
+    mixer_options: dict = field(default_factory=lambda: {'fenwick': {'chunk_size': 8, 'num_levels': 16}, 'mesa': {'chunk_size': 8}})
     beta: float = 1e-4 # KL weight of the VAE
+    logvar_init: float = -6.0 # initial bias of the encoder's log-variance (posterior std e^-3 at the start)
+    patch: int = 0 # 0: one token per frame (whole latent flattened); p: one token per p×p latent patch (with its 8 neighbours)
+    residual: bool = True # decode a change added to the last frame: x_t + D(ẑ_{t+1}) - D(z_t)
     def validate(self):
         for n in ('frame_size', 'in_channels', 'latent_channels', 'base_channels', 'dim', 'num_heads', 'num_blocks'):
             if getattr(self, n) < 1: self._bad(n, 'must be >= 1')
@@ -42,10 +46,15 @@ class VideoSystemConfig(Config):
         if self.frame_size % s: self._bad('frame_size', f'must be divisible by spatial_compression={s}')
         if self.dim % self.num_heads: self._bad('dim', f'must be divisible by num_heads={self.num_heads}')
         if not self.mixers: self._bad('mixers', 'needs at least one mixer')
+        if self.patch < 0 or (self.patch and self.latent_size % self.patch): self._bad('patch', f'must be 0 or divide the latent size {self.latent_size}')
     @property
     def latent_size(self) -> int: return self.frame_size // self.spatial_compression
     @property
     def latent_features(self) -> int: return self.latent_channels * self.latent_size ** 2
+    @property
+    def token_in(self) -> int: return self.latent_features if not self.patch else self.latent_channels * (3 * self.patch) ** 2
+    @property
+    def token_out(self) -> int: return self.latent_features if not self.patch else self.latent_channels * self.patch ** 2
 
 # %% ../nbs/08_video_system.ipynb #82a8d192
 class VideoSystem(nn.Module):
@@ -55,32 +64,62 @@ class VideoSystem(nn.Module):
         self.config = c = config or VideoSystemConfig()
         s = c.spatial_compression
         self.vae = ThinVAE(c.in_channels, c.latent_channels, c.base_channels, (1, s, s), c.decoder_width, causal=True, beta=c.beta)
-        self.in_proj = nn.Linear(c.latent_features, c.dim)
-        self.blocks = nn.ModuleList([RMCBlock(c.dim, mixers=c.mixers, ffn='swiglu', num_heads=c.num_heads) for _ in range(c.num_blocks)])
+        nn.init.constant_(self.vae.encoder[-1].conv.bias[c.latent_channels:], c.logvar_init) # the log-variance half
+        self.in_proj = nn.Linear(c.token_in, c.dim)
+        self.blocks = nn.ModuleList([RMCBlock(c.dim, mixers=c.mixers, ffn='swiglu', num_heads=c.num_heads, mixer_options=c.mixer_options)
+                                     for _ in range(c.num_blocks)])
         self.out_norm = RMSNorm(c.dim)
-        self.out_proj = nn.Linear(c.dim, c.latent_features)
+        self.out_proj = nn.Linear(c.dim, c.token_out)
         nn.init.zeros_(self.out_proj.weight); nn.init.zeros_(self.out_proj.bias)
 
 # %% ../nbs/08_video_system.ipynb #41fc79da
+@patch
+def tokens(self:VideoSystem, z:Tensor # (B, Cz, T, h, w) latents
+          ) -> Tensor:
+    "Token features (N, T, token_in): N = B whole frames, or B·(h/p)·(w/p) patches with their neighbours."
+    B, Cz, T, h, w = z.shape
+    if not self.config.patch: return z.transpose(1, 2).reshape(B, T, Cz * h * w) # (B, T, Cz*h*w)
+    p = self.config.patch; n = (h // p) * (w // p)
+    u = F.unfold(z.transpose(1, 2).reshape(B * T, Cz, h, w), 3 * p, padding=p, stride=p) # (B*T, Cz*9p², n)
+    return u.view(B, T, -1, n).permute(0, 3, 1, 2).reshape(B * n, T, -1) # (B*n, T, Cz*9p²)
+
+@patch
+def untokens(self:VideoSystem, d:Tensor, # (N, T, token_out) per-token outputs
+             shape:torch.Size, # (B, Cz, T, h, w) of the latents
+            ) -> Tensor:
+    "Inverse of `tokens` for the outputs: (B, Cz, T, h, w)."
+    B, Cz, T, h, w = shape
+    if not self.config.patch: return d.view(B, T, Cz, h, w).transpose(1, 2)
+    p = self.config.patch; n = (h // p) * (w // p)
+    d = d.view(B, n, T, -1).permute(0, 2, 3, 1).reshape(B * T, Cz * p * p, n) # (B*T, Cz*p², n)
+    return F.fold(d, (h, w), p, stride=p).view(B, T, Cz, h, w).transpose(1, 2)
+
+# %% ../nbs/08_video_system.ipynb #acbb5fac
 @patch
 def predict_latents(self:VideoSystem, z:Tensor, # (B, latent_channels, T, h, w) latents of frames 0..T-1
                     state:list|None=None, # per-block mixer states from a previous call
                    ) -> tuple[Tensor, list]:
     "Predicted latents of frames 1..T (same shape as z) and the new state."
-    B, Cz, T, h, w = z.shape
-    u = self.in_proj(z.permute(0, 2, 1, 3, 4).reshape(B, T, Cz * h * w)) # (B, T, D)
+    u = self.in_proj(self.tokens(z)) # (N, T, D)
     new_state = []
     for i, blk in enumerate(self.blocks):
         u, s = blk(u, None if state is None else state[i]); new_state.append(s)
-    dz = self.out_proj(self.out_norm(u)).view(B, T, Cz, h, w).permute(0, 2, 1, 3, 4) # (B, Cz, T, h, w)
-    return z + dz, new_state
+    return z + self.untokens(self.out_proj(self.out_norm(u)), z.shape), new_state
+
+@patch
+def predict_frames(self:VideoSystem, x:Tensor, # (B, C, T, H, W) frames 0..T-1
+                   z:Tensor, # (B, Cz, T, h, w) their latents
+                  ) -> tuple[Tensor, Tensor]:
+    "Predicted latents and frames of 1..T: D(ẑ), or x + D(ẑ) - D(z) with `residual`."
+    z_pred, _ = self.predict_latents(z)
+    x_pred = self.vae.decode(z_pred)
+    return z_pred, (x + x_pred - self.vae.decode(z) if self.config.residual else x_pred)
 
 @patch
 def forward(self:VideoSystem, x:Tensor # (B, C, T, H, W) frames 0..T-1
            ) -> Tensor:
     "Predicted frames 1..T from frames 0..T-1 (posterior-mean latents), (B, C, T, H, W)."
-    z = self.vae.encode(x) # (B, Cz, T, h, w)
-    return self.vae.decode(self.predict_latents(z)[0])
+    return self.predict_frames(x, self.vae.encode(x))[1]
 
 # %% ../nbs/08_video_system.ipynb #24417690
 @patch
@@ -88,28 +127,34 @@ def loss(self:VideoSystem, x:Tensor # (B, C, T, H, W) clip, T >= 2
         ) -> dict:
     "Loss parts: `loss`, `recon`, `kl`, `latent_pred`, `pixel_pred` (predictions of frames 1..T-1 from 0..T-2)."
     if x.shape[2] < 2: raise ValueError(f"need T >= 2 frames to predict the next one, got {tuple(x.shape)}")
-    mean, logvar = self.vae.moments(x)
-    z = mean + torch.randn_like(mean) * (0.5 * logvar).exp() if self.training else mean
-    recon = F.mse_loss(self.vae.decode(z), x)
-    kl = kl_normal(mean, logvar)
-    z_pred, _ = self.predict_latents(mean[:, :, :-1]) # (B, Cz, T-1, h, w), from the posterior means (as at inference)
+    train_vae = any(p.requires_grad for p in self.vae.parameters())
+    with torch.set_grad_enabled(train_vae and torch.is_grad_enabled()):
+        mean, logvar = self.vae.moments(x)
+        z = mean + torch.randn_like(mean) * (0.5 * logvar).exp() if self.training and train_vae else mean
+        recon, kl = F.mse_loss(self.vae.decode(z), x), kl_normal(mean, logvar)
+    z_pred, x_pred = self.predict_frames(x[:, :, :-1], mean[:, :, :-1]) # frames 1..T-1 from the posterior means (as at inference)
     latent_pred = F.mse_loss(z_pred, mean[:, :, 1:].detach())
-    pixel_pred = F.mse_loss(self.vae.decode(z_pred), x[:, :, 1:])
-    total = recon + self.vae.beta * kl + latent_pred + pixel_pred
+    pixel_pred = F.mse_loss(x_pred, x[:, :, 1:])
+    total = latent_pred + pixel_pred + (recon + self.vae.beta * kl if train_vae else 0)
     return dict(loss=total, recon=recon, kl=kl, latent_pred=latent_pred, pixel_pred=pixel_pred)
 
 # %% ../nbs/08_video_system.ipynb #60dfcb0e
 def fit_video_system(model:VideoSystem, clips:Tensor, # (N, C, T, H, W) training clips in [0, 1]
-                     steps:int=300, batch_size:int=4, lr:float=2e-3, max_grad_norm:float=1.0, seed:int=0) -> list[float]:
-    "Train `model` on random batches of `clips` with gradient clipping; returns the loss per step."
+                     steps:int=300, batch_size:int=4, lr:float=2e-3, max_grad_norm:float=1.0, seed:int=0,
+                     train_vae:bool=False, # False: the VAE stays frozen (pretrain it with `ixlinx.thin_vae.fit_vae`)
+                    ) -> list[float]:
+    "Train `model` (its predictor, or everything) on random batches of `clips` with gradient clipping; returns the loss per step."
     g = torch.Generator().manual_seed(seed); torch.manual_seed(seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    model.vae.requires_grad_(train_vae)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     model.train(); hist = []
-    for _ in range(steps):
+    for i in range(steps):
         parts = model.loss(clips[torch.randint(len(clips), (batch_size,), generator=g)])
+        if not torch.isfinite(parts['loss']): raise FloatingPointError(f"loss is {parts['loss'].item()} at step {i}")
         opt.zero_grad(set_to_none=True); parts['loss'].backward()
-        nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        nn.utils.clip_grad_norm_(params, max_grad_norm)
         opt.step(); sched.step(); hist.append(parts['loss'].item())
     return hist
 
