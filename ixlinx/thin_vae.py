@@ -47,9 +47,10 @@ class CausalConv3d(nn.Module):
 def conv3d_cpu(x:Tensor, # (B, C, T, H, W), already padded
                conv:nn.Conv3d, # with padding 0
               ) -> Tensor:
-    "`conv(x)`, but on float32 CPU tensors through oneDNN whatever the size (ATen would pick its slow native kernel for small ones)."
+    "`conv(x)`; float32 CPU tensors go to oneDNN whatever their size, in the channels-last (N, T, H, W, C) layout."
     if (CausalConv3d.use_onednn and x.device.type == 'cpu' and x.dtype == conv.weight.dtype == torch.float32
         and torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled and not torch.is_autocast_enabled('cpu')):
+        x = x.contiguous(memory_format=torch.channels_last_3d) # no-op when the previous layer was a conv
         return torch.ops.aten.mkldnn_convolution(x, conv.weight, conv.bias, [0, 0, 0], list(conv.stride), list(conv.dilation), conv.groups)
     return conv(x)
 
@@ -65,10 +66,8 @@ class ResBlock3d(nn.Module):
 class Upsample3d(nn.Module):
     "Nearest-neighbour upsampling by integer (t, h, w) factors: frame t of the output copies input frame t // st."
     def __init__(self, factor:tuple[int, int, int]): super().__init__(); self.factor = _triple(factor, 'factor')
-    def forward(self, x:Tensor) -> Tensor:
-        for dim, f in zip((2, 3, 4), self.factor):
-            if f > 1: x = x.repeat_interleave(f, dim=dim)
-        return x # (B, C, T*st, H*sh, W*sw)
+    def forward(self, x:Tensor) -> Tensor: # (B, C, T, H, W) -> (B, C, T*st, H*sh, W*sw)
+        return F.interpolate(x, scale_factor=self.factor, mode='nearest') if self.factor != (1, 1, 1) else x # keeps the memory layout
     def extra_repr(self): return f"factor={self.factor}"
 
 # %% ../nbs/02_thin_vae.ipynb #0a954863
@@ -151,7 +150,7 @@ def pad_frames(self:ThinVAE, x:Tensor # (B, C, T, H, W) video
 def moments(self:ThinVAE, x:Tensor # (B, C, T, H, W) video
            ) -> tuple[Tensor, Tensor]:
     "Posterior mean and log-variance, each (B, latent_channels, ceil(T/ct), H/ch, W/cw)."
-    h = self.encoder(self.pad_frames(x)) # (B, 2*latent, t, h, w)
+    h = self.encoder(self.pad_frames(x)).contiguous() # (B, 2*latent, t, h, w), back to the standard layout
     mean, logvar = h.chunk(2, dim=1)
     return mean, logvar.clamp(-30.0, 20.0)
 
@@ -170,7 +169,7 @@ def decode(self:ThinVAE, z:Tensor, # (B, latent_channels, t, h, w) latent
     "Video from latent `z`: (B, in_channels, t*ct, h*ch, w*cw), or its last `num_frames` frames."
     if z.ndim != 5 or z.shape[1] != self.latent_channels:
         raise ValueError(f"z must be (B, {self.latent_channels}, t, h, w), got shape {tuple(z.shape)}")
-    y = self.decoder(z)
+    y = self.decoder(z).contiguous() # back to the standard layout
     return y if num_frames is None else y[:, :, y.shape[2] - num_frames:]
 
 # %% ../nbs/02_thin_vae.ipynb #7c6029dc
