@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 import ixlinx
 from .core import ConfigError, get_device
-from .model import IXLinx, IXLinxConfig, ByteTokenizer
+from .model import IXLinx, IXLinxConfig, ByteTokenizer, MODALITIES
 from .video import VideoDecodeError, make_moving_shapes, VideoDataset, extract_video_frames, probe_video, video_indices, VIDEO_CLASSES
 from .train import TrainConfig, Trainer, make_loader, load_weights, load_checkpoint, CheckpointError
 
@@ -69,7 +69,8 @@ def caption_loss(model, b:dict):
     v = b['video'].float() / 255  # (B, T, 3, S, S)
     out = model(text=b['ids'], video=v)
     lm = F.cross_entropy(out['logits'][:, :-1].flatten(0, 1).float(), b['tgt'][:, 1:].flatten(), ignore_index=ByteTokenizer.pad_id)
-    cls_logits = model(video=v)['class_logits']  # video only: pooled over the caption tokens the head could read the answer
+    h = out['hidden'][:, out['modality_ids'] == MODALITIES.index('video')]  # (B, n_video, D): causal, so they never saw the caption
+    cls_logits = model.class_head(h.mean(1))  # == model(video=v)['class_logits'], without a second forward
     cl = F.cross_entropy(cls_logits.float(), b['label'])
     return lm + cl, dict(lm=lm.detach(), cls=cl.detach(), acc=(cls_logits.argmax(-1) == b['label']).float().mean())
 
@@ -109,6 +110,7 @@ def _train_args(s):
     s.add_argument('--save-every', type=int, default=None); s.add_argument('--resume-from', default=None)
     s.add_argument('--output-dir', default='runs/ixlinx'); s.add_argument('--device', default='auto')
     s.add_argument('--no-mixed-precision', action='store_true', help='force fp32 (CPU runs fp32 anyway)')
+    s.add_argument('--no-frame-diff', action='store_true', help='raw frames only (default: frames + frame differences, standardised)')
     s.add_argument('--gradient-checkpointing', action='store_true'); s.add_argument('--seed', type=int, default=0)
     s.add_argument('--threads', type=int, default=1, help='torch threads (1 is ~5x faster than 2 on a busy 2-core CPU)')
     s.add_argument('--quiet', action='store_true', help='no progress lines')
@@ -143,6 +145,7 @@ def model_config(a) -> IXLinxConfig:
     "The `IXLinxConfig` of a `train` run."
     over = dict(num_classes=len(VIDEO_CLASSES), mixers=tuple(m.strip() for m in a.mixers.split(',') if m.strip()), image_size=a.size,
                 gradient_checkpointing=a.gradient_checkpointing)
+    if not a.no_frame_diff: over.update(video_frame_diff=True, video_mean=0.45, video_std=0.25)  # about the range of the generated clips
     if a.dim: over['dim'] = a.dim  # 0 keeps the preset's width
     if a.layers: over['n_layers'] = a.layers
     return IXLinxConfig.preset(a.preset, **over)

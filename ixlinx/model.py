@@ -204,6 +204,9 @@ class IXLinxConfig(Config):
     video_patch:int=8
     video_temporal_patch:int=2
     video_chans:int=3
+    video_frame_diff:bool=False # also feed frame-to-frame differences x[t]-x[t-1] (a causal motion cue)
+    video_mean:float=0.0 # frames are standardised as (x - video_mean) / video_std before patching
+    video_std:float=1.0
     video_latent_chans:int=0 # > 0: also accept Thin-VAE latents (B, C, t, h, w) with this many channels
     video_latent_patch:int=2 # spatial patch of the latent grid
     num_classes:int=0 # > 0 adds a pooled classification head
@@ -232,6 +235,7 @@ def validate(self:IXLinxConfig):
     if self.ffn not in ('swiglu', 'lowrank', 'none'): self._bad('ffn', "expected 'swiglu', 'lowrank' or 'none'")
     bad = [m for m in self.modalities if m not in MODALITIES]
     if bad or 'text' not in self.modalities: self._bad('modalities', f"expected a subset of {MODALITIES} that includes 'text'")
+    if not self.video_std > 0: self._bad('video_std', 'must be > 0')
     if self.image_size % self.image_patch: self._bad('image_size', f'must be a multiple of image_patch={self.image_patch}')
     if not 0 <= self.dropout < 1: self._bad('dropout', 'must be in [0, 1)')
     if self.sliding_window is not None and self.sliding_window < 1: self._bad('sliding_window', 'must be >= 1 or None')
@@ -271,7 +275,7 @@ class UnifiedProjection(nn.Module):
             self.image_pos = nn.Parameter(torch.randn(1, (cfg.image_size // cfg.image_patch) ** 2, D) * 0.02)
         if 'audio' in cfg.modalities: self.log_mel, self.audio_proj = LogMel(cfg.audio_n_mels), nn.Linear(cfg.audio_n_mels, D)
         if 'video' in cfg.modalities:
-            self.video_proj = VideoPatchEmbed(D, patch_size=cfg.video_patch, temporal_patch=cfg.video_temporal_patch, in_chans=cfg.video_chans)
+            self.video_proj = VideoPatchEmbed(D, patch_size=cfg.video_patch, temporal_patch=cfg.video_temporal_patch, in_chans=cfg.video_chans * (2 if cfg.video_frame_diff else 1))
             if cfg.video_latent_chans: self.latent_proj = VideoPatchEmbed(D, patch_size=cfg.video_latent_patch, temporal_patch=1, in_chans=cfg.video_latent_chans)
 
 # %% ../nbs/07_model.ipynb #8bf247ff
@@ -296,6 +300,8 @@ def _embed(self:UnifiedProjection, name:str, x:Tensor) -> Tensor:
         if x.dim() != 5 or x.shape[1] != cfg.video_latent_chans: raise ValueError(f"video_latents must be (B, {cfg.video_latent_chans}, t, h, w), got {tuple(x.shape)}")
         return self.latent_proj(x.transpose(1, 2))[0]  # (B, t*h'*w', D)
     if x.dim() != 5 or x.shape[2] != cfg.video_chans: raise ValueError(f"video must be (B, T, {cfg.video_chans}, H, W), got {tuple(x.shape)}")
+    x = (x - cfg.video_mean) / cfg.video_std
+    if cfg.video_frame_diff: x = torch.cat([x, torch.diff(x, dim=1, prepend=x[:, :1])], 2)  # (B, T, 2C, H, W); zero at t=0
     return self.video_proj(x)[0]  # (B, n_video, D)
 
 @patch
