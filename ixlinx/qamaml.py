@@ -26,7 +26,7 @@ __all__ = ['SINE_MIXES', 'SINE_METHODS', 'VIDEO_METHODS', 'QAgent', 'encode_stat
            'Action', 'make_actions', 'QAMAMLConfig', 'augment_regression', 'qamaml_reward', 'QAMAML',
            'sinusoid_sampler', 'sinusoid_state', 'pretrain_regression', 'sinusoid_run', 'run_sinusoid_benchmark',
            'summarize_sinusoid', 'video_pool', 'fewshot_sampler', 'frame_dropout', 'VideoClassifier', 'ce', 'accuracy',
-           'video_run']
+           'video_run', 'meta_train']
 
 # %% ../nbs/11_qamaml.ipynb #368bd6c1
 class QAgent:
@@ -511,3 +511,15 @@ def video_run(method:str, pool:tuple|None=None, # `video_pool()` output (None: b
                mean_steps=sum(h['steps'] for h in tr.history) / max(n_iters, 1),
                action_counts=torch.bincount(torch.tensor([h['action'] for h in tr.history]), minlength=len(acts)).tolist() if ctrl else None)
     return (res, tr) if return_trainer else res
+
+# %% ../nbs/11_qamaml.ipynb #5d0d7216
+def meta_train(method:str='qamaml', # one of `VIDEO_METHODS`
+               output_dir:str|Path='runs/qamaml', max_steps:int=300, seed:int=0,
+               n_per_class:int=20, frames:int=4, size:int=32, **kw) -> dict:
+    "Meta-train the few-shot video classifier; saves `checkpoint.pt` (trainer state) and `metrics.json` in `output_dir`."
+    if method not in VIDEO_METHODS: raise ValueError(f"unknown method {method!r}; choose from {VIDEO_METHODS}")
+    out = Path(output_dir); out.mkdir(parents=True, exist_ok=True)
+    res, tr = video_run(method, video_pool(n_per_class, frames, size, seed), seed=seed, n_iters=max_steps, return_trainer=True, **kw)
+    torch.save(tr.state_dict(), out / 'checkpoint.pt')
+    (out / 'metrics.json').write_text(json.dumps(res, indent=1))
+    return res
