@@ -1,4 +1,4 @@
-"""A tabular Q-learning agent that steers MAML (augmentation strength × inner steps × task mix), MAML itself written with `torch.func`, and the sinusoid benchmark of Finn et al. (2017) that tests whether the agent helps.
+"""A tabular Q-learning agent that steers MAML (augmentation strength × inner steps × task mix), MAML itself written with `torch.func`, and two benchmarks (the sinusoids of Finn et al. 2017, few-shot video classification) that test whether the agent helps.
 
 Docs: https://ixlinx.github.io/ixlinx/qamaml.html.md"""
 
