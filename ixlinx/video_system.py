@@ -37,7 +37,7 @@ class VideoSystemConfig(Config):
     beta: float = 1e-4 # KL weight of the VAE
     logvar_init: float = -6.0 # initial bias of the encoder's log-variance (posterior std e^-3 at the start)
     patch: int = 0 # 0: one token per frame (whole latent flattened); p: one token per p×p latent patch (with its 8 neighbours)
-    residual: bool = True # decode a change added to the last frame: x_t + D(ẑ_{t+1}) - D(z_t)
+    residual: bool = False # True: decode a change added to the last frame, x_t + D(ẑ_{t+1}) - D(z_t)
     def validate(self):
         for n in ('frame_size', 'in_channels', 'latent_channels', 'base_channels', 'dim', 'num_heads', 'num_blocks'):
             if getattr(self, n) < 1: self._bad(n, 'must be >= 1')
@@ -94,7 +94,7 @@ def untokens(self:VideoSystem, d:Tensor, # (N, T, token_out) per-token outputs
     d = d.view(B, n, T, -1).permute(0, 2, 3, 1).reshape(B * T, Cz * p * p, n) # (B*T, Cz*p², n)
     return F.fold(d, (h, w), p, stride=p).view(B, T, Cz, h, w).transpose(1, 2)
 
-# %% ../nbs/08_video_system.ipynb #acbb5fac
+# %% ../nbs/08_video_system.ipynb #3407c71f
 @patch
 def predict_latents(self:VideoSystem, z:Tensor, # (B, latent_channels, T, h, w) latents of frames 0..T-1
                     state:list|None=None, # per-block mixer states from a previous call
@@ -160,11 +160,12 @@ def fit_video_system(model:VideoSystem, clips:Tensor, # (N, C, T, H, W) training
 
 @torch.no_grad()
 def evaluate_next_frame(model:VideoSystem, clips:Tensor, batch_size:int=8) -> dict:
-    "Held-out next-frame MSE/PSNR of the model and of copying the last frame; VAE reconstruction PSNR."
+    "Held-out next-frame MSE/PSNR of the model, of copying the last frame and of copying its VAE reconstruction; VAE reconstruction PSNR."
     model.eval()
     pred = torch.cat([model(clips[i:i+batch_size, :, :-1]).clamp(0, 1) for i in range(0, len(clips), batch_size)])
     rec = torch.cat([model.vae(clips[i:i+batch_size], sample=False)[0].clamp(0, 1) for i in range(0, len(clips), batch_size)])
     target, last = clips[:, :, 1:], clips[:, :, :-1]
     return dict(mse=F.mse_loss(pred, target).item(), psnr=psnr(pred, target).item(),
                 copy_last_mse=F.mse_loss(last, target).item(), copy_last_psnr=psnr(last, target).item(),
+                copy_recon_mse=F.mse_loss(rec[:, :, :-1], target).item(), copy_recon_psnr=psnr(rec[:, :, :-1], target).item(),
                 vae_recon_psnr=psnr(rec, clips).item())
