@@ -19,8 +19,8 @@ from .train import TrainConfig, Trainer, make_loader, load_weights, load_checkpo
 
 # %% auto #0
 __all__ = ['PROMPT', 'COMMANDS', 'cache_dir', 'prepare_data', 'decoded_split', 'CaptionSet', 'caption_loss', 'describe', 'score',
-           'build_parser', 'model_config', 'cmd_train', 'load_model', 'cmd_eval', 'read_wav', 'cmd_chat',
-           'cmd_video_test', 'cmd_export_config', 'cmd_export', 'cmd_bench', 'main']
+           'build_parser', 'model_config', 'cmd_train', 'cmd_meta_train', 'load_model', 'cmd_eval', 'read_wav',
+           'cmd_chat', 'cmd_video_test', 'cmd_export_config', 'cmd_export', 'cmd_bench', 'main']
 
 # %% ../nbs/13_cli.ipynb #bfd6683e
 PROMPT = "What happens in this video?"
@@ -110,6 +110,8 @@ def _train_args(s):
     s.add_argument('--save-every', type=int, default=None); s.add_argument('--resume-from', default=None)
     s.add_argument('--output-dir', default='runs/ixlinx'); s.add_argument('--device', default='auto')
     s.add_argument('--no-mixed-precision', action='store_true', help='force fp32 (CPU runs fp32 anyway)')
+    s.add_argument('--method', default='standard', choices=['standard', 'maml', 'fomaml', 'qamaml', 'random', 'bandit'],
+                   help='standard: the Trainer on captions + classes; the others meta-train the few-shot video classifier of ixlinx.qamaml')
     s.add_argument('--no-frame-diff', action='store_true', help='raw frames only (default: frames + frame differences, standardised)')
     s.add_argument('--gradient-checkpointing', action='store_true'); s.add_argument('--seed', type=int, default=0)
     s.add_argument('--threads', type=int, default=1, help='torch threads (1 is ~5x faster than 2 on a busy 2-core CPU)')
@@ -152,6 +154,7 @@ def model_config(a) -> IXLinxConfig:
 
 def cmd_train(a) -> int:
     "Train, report held-out accuracies, write `<output-dir>/last.ckpt`."
+    if a.method != 'standard': return cmd_meta_train(a)
     t0 = time.perf_counter(); torch.set_num_threads(a.threads or os.cpu_count())  # --threads 0: all cores
     cfg = model_config(a)
     root = prepare_data(a.data, a.n_videos, a.size, a.frames, a.seed, a.quiet)
@@ -176,6 +179,16 @@ def cmd_train(a) -> int:
     print(f"e.g. {best['examples'][0][0]!r} (true {best['examples'][0][1]!r})")
     print(f"checkpoint: {Path(a.output_dir)/'last.ckpt'}")
     return 0
+
+def cmd_meta_train(a) -> int:
+    "`train --method maml|fomaml|qamaml|random`: few-shot video meta-training (`ixlinx.qamaml.meta_train`)."
+    from ixlinx.qamaml import meta_train
+    torch.set_num_threads(a.threads or os.cpu_count())
+    r = meta_train(a.method, output_dir=a.output_dir, max_steps=a.max_steps or 300, seed=a.seed)
+    acc = ', '.join(f"{k} steps {v[0]:.1%}" for k, v in r['acc'].items())
+    print(f"{a.method}: held-out {r.get('n_way', 3)}-way few-shot accuracy after {acc}; state in {Path(a.output_dir)/'checkpoint.pt'}")
+    return 0
+
 
 # %% ../nbs/13_cli.ipynb #20a55c0b
 def load_model(path:str|Path, use_ema:bool=True, quantize:str|None=None) -> tuple[IXLinx, dict]:
