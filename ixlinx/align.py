@@ -18,7 +18,7 @@ from .core import seed_everything, count_params
 from .model import RMSNorm, SwiGLU, LogMel, ByteTokenizer, IXLinx, IXLinxConfig
 from .train import Trainer, TrainConfig, make_loader
 from .gqa import attention_mask
-from .video import VideoPatchEmbed, render_clip, make_caption, VIDEO_CLASSES, COLOURS, SHAPES
+from .video import VideoPatchEmbed, add_frame_diff, render_clip, make_caption, VIDEO_CLASSES, COLOURS, SHAPES
 
 # %% auto #0
 __all__ = ['DEFAULT_CURRICULUM', 'ALIGN_VARIANTS', 'MaskedCrossAttention', 'PerceiverResampler', 'AttentionPool',
@@ -255,10 +255,9 @@ class AlignmentModel(nn.Module):
         if pool not in ('mean', 'perceiver'): raise ValueError(f"pool must be 'mean' or 'perceiver', got {pool!r}")
         if video_encoder not in ('patch', 'ixlinx'): raise ValueError(f"video_encoder must be 'patch' or 'ixlinx', got {video_encoder!r}")
         self.mods, self.pool_kind, self.video_kind, self.video_motion, self.text_emb_dim = tuple(modalities), pool, video_encoder, video_motion, text_emb_dim
-        c = 6 if video_motion else 3
-        self.video = (VideoPatchEmbed(dim, patch_size=patch, temporal_patch=temporal_patch, in_chans=c) if video_encoder == 'patch' else
-                      IXLinx(IXLinxConfig(dim=dim, n_layers=2, num_heads=4, mixers=('gqa', 'ssm'), modalities=('video', 'text'),
-                                          video_patch=patch, video_temporal_patch=temporal_patch, video_chans=c, mixer_options={'ssm': {'d_state': 16}})))
+        self.video = (VideoPatchEmbed(dim, patch_size=patch, temporal_patch=temporal_patch, in_chans=6 if video_motion else 3) if video_encoder == 'patch' else
+                      IXLinx(IXLinxConfig(dim=dim, n_layers=2, num_heads=4, mixers=('gqa', 'ssm'), modalities=('video', 'text'), video_frame_diff=video_motion,
+                                          video_patch=patch, video_temporal_patch=temporal_patch, mixer_options={'ssm': {'d_state': 16}})))
         self.mel, self.audio = LogMel(n_mels=n_mels), nn.Conv1d(n_mels, dim, 3, padding=1)
         if text_emb_dim: self.text = nn.Sequential(nn.Linear(text_emb_dim, dim), nn.GELU(), nn.Linear(dim, dim))
         else:
@@ -278,8 +277,7 @@ def tokens(self, m:str, batch:dict) -> tuple[Tensor, Tensor|None]:
     "(B, N, dim) tokens of modality m and their mask (None = all real)."
     if m == 'video':
         v = batch['video']  # (B, T, 3, H, W)
-        if self.video_motion: v = torch.cat([v, torch.cat([torch.zeros_like(v[:, :1]), v.diff(dim=1)], 1)], 2)  # (B, T, 6, H, W)
-        if self.video_kind == 'patch': return self.video(v)[0], None
+        if self.video_kind == 'patch': return self.video(add_frame_diff(v) if self.video_motion else v)[0], None  # (B, T, 6, H, W) with motion
         return self.video(video=v, text=v.new_zeros(v.shape[0], 0, dtype=torch.long))['hidden'], None
     if m == 'audio': return F.gelu(self.audio(self.mel(batch['audio']).transpose(1, 2))).transpose(1, 2), None
     if self.text_emb_dim: return self.text(batch['text_emb'])[:, None], None  # (B, 1, dim)

@@ -57,9 +57,10 @@ def decoded_split(root:Path, split:str, frames:int=8, size:int=32) -> dict:
 
 class CaptionSet(torch.utils.data.Dataset):
     "Decoded clips as dicts: video uint8 (T,3,S,S), ids/targets (L,) of prompt + caption + EOS (prompt masked), label."
-    def __init__(self, d:dict, max_len:int=64):
+    def __init__(self, d:dict, max_len:int=128):
         tok = ByteTokenizer(); self.d = d
-        ids = tok.batch([f"{PROMPT} {c}" for c in d['captions']], add_eos=True)[:, :max_len]  # (N, L)
+        ids = tok.batch([f"{PROMPT} {c}" for c in d['captions']], add_eos=True)  # (N, L), padded to the longest
+        if ids.shape[1] > max_len: raise ValueError(f"a prompt + caption has {ids.shape[1]} tokens, more than max_len={max_len}")
         self.ids, self.tgt = ids, ids.clone(); self.tgt[:, :len(tok.encode(PROMPT + ' '))] = tok.pad_id
     def __len__(self): return len(self.ids)
     def __getitem__(self, i): return dict(video=self.d['frames'][i], ids=self.ids[i], tgt=self.tgt[i], label=self.d['labels'][i])
@@ -77,7 +78,7 @@ def caption_loss(model, b:dict):
 # %% ../nbs/13_cli.ipynb #b47bbef0
 @torch.no_grad()
 def describe(model:IXLinx, video:torch.Tensor, # (B, T, 3, S, S) float in [0, 1]
-             prompt:str=PROMPT, max_new_tokens:int=40, temperature:float=0.0) -> tuple[list[str], torch.Tensor]:
+             prompt:str=PROMPT, max_new_tokens:int=48, temperature:float=0.0) -> tuple[list[str], torch.Tensor]:
     "Greedy (or sampled) answers to `prompt` for a batch of clips, and the predicted classes (or None)."
     model.eval(); tok = ByteTokenizer(); dev = next(model.parameters()).device
     video = video.to(dev); p = prompt.rstrip() + ' '

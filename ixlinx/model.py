@@ -23,7 +23,7 @@ __all__ = ['MODALITIES', 'PRESETS', 'RMSNorm', 'SwiGLU', 'EntropyRegGELU', 'LowR
 
 # %% ../nbs/07_model.ipynb #f1404284
 from . import gqa, ssm, fenwick, mesanet  # importing a mixer module registers its mixer
-from .video import VideoPatchEmbed
+from .video import VideoPatchEmbed, add_frame_diff
 
 # %% ../nbs/07_model.ipynb #06283518
 class RMSNorm(nn.RMSNorm):

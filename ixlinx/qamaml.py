@@ -469,11 +469,12 @@ class VideoClassifier(nn.Module):
                  pixel_stats:tuple|None=None, # (mean, std) to standardise the pixels with (None: raw [0, 1] pixels)
                 ):
         super().__init__()
-        self.net = IXLinx(IXLinxConfig(dim=dim, n_layers=1, num_heads=2, mixers=('gqa',), num_classes=n_way, video_patch=8, video_temporal_patch=2))
         self.pixel_stats = None if pixel_stats is None else tuple(float(v) for v in pixel_stats)
+        mean, std = self.pixel_stats or (0.0, 1.0)  # the model standardises (IXLinxConfig.video_mean / video_std)
+        self.net = IXLinx(IXLinxConfig(dim=dim, n_layers=1, num_heads=2, mixers=('gqa',), num_classes=n_way, video_patch=8, video_temporal_patch=2,
+                                       video_mean=mean, video_std=std))
         if zero_head: nn.init.zeros_(self.net.class_head.weight); nn.init.zeros_(self.net.class_head.bias)
     def forward(self, video:Tensor) -> Tensor: # (B, T, 3, S, S) -> (B, n_way) logits
-        if self.pixel_stats is not None: video = (video - self.pixel_stats[0]) / self.pixel_stats[1]
         with sdpa_kernel(SDPBackend.MATH): return self.net(video=video, logits_for='last')['class_logits']
 
 def ce(logits:Tensor, y:Tensor) -> Tensor:

@@ -18,9 +18,9 @@ import av
 # %% auto #0
 __all__ = ['VIDEO_CLASSES', 'REVERSED_CLASS', 'SHAPES', 'COLOURS', 'CAPTION_VOCAB', 'write_video', 'VideoDecodeError',
            'probe_video', 'sample_indices', 'resize_frames', 'frame_change_scores', 'video_indices',
-           'extract_video_frames', 'sincos_3d', 'VideoPatchEmbed', 'make_caption', 'tokenize_caption',
-           'detokenize_caption', 'render_clip', 'make_moving_shapes', 'VideoDataset', 'collate_videos', 'FrameDropout',
-           'TemporalNoise', 'frame_viewer', 'show_sampling', 'show_batch']
+           'extract_video_frames', 'sincos_3d', 'VideoPatchEmbed', 'add_frame_diff', 'make_caption', 'tokenize_caption',
+           'detokenize_caption', 'render_clip', 'dihedral', 'make_moving_shapes', 'VideoDataset', 'collate_videos',
+           'FrameDropout', 'TemporalNoise', 'frame_viewer', 'show_sampling', 'show_batch']
 
 # %% ../nbs/01_video.ipynb #9317edad
 try:
@@ -301,6 +301,13 @@ class VideoPatchEmbed(nn.Module):
         pe = self.pos_embed(grid)
         return (y if pe is None else y + pe.to(y.dtype)), grid
 
+# %% ../nbs/01_video.ipynb #c4eeda41
+def add_frame_diff(x:Tensor, # (..., T, C, H, W) frames
+                  ) -> Tensor: # (..., T, 2C, H, W): the frames, then x[t] - x[t-1] (zero at t=0)
+    "Frames with their causal frame differences as extra channels."
+    if x.ndim < 4: raise ValueError(f"expected (..., T, C, H, W) frames, got shape {tuple(x.shape)}")
+    return torch.cat([x, torch.diff(x, dim=-4, prepend=x[..., :1, :, :, :])], -3)
+
 # %% ../nbs/01_video.ipynb #7766f3e0
 VIDEO_CLASSES = ('left', 'right', 'up', 'down', 'clockwise', 'anticlockwise', 'grow', 'shrink')
 REVERSED_CLASS = dict(left='right', right='left', up='down', down='up', clockwise='anticlockwise',
@@ -355,6 +362,28 @@ def render_clip(motion:str, shape:str, colour:str, T:int=16, S:int=64, rng:np.ra
         f[_shape_mask(S, shape, cx[i], cy[i], r[i], th[i])] = col
         frames[i] = f.clip(0, 255)
     return frames
+
+# %% ../nbs/01_video.ipynb #bb1a2969
+_MOVE = dict(left=(-1, 0), right=(1, 0), up=(0, -1), down=(0, 1))  # (dx, dy) on screen, y down
+
+def dihedral(frames:Tensor, # (..., H, W) frames, H == W when g transposes
+             motion:str, # a VIDEO_CLASSES name
+             g:int, # which symmetry, 0..7: bit 0 transpose, bit 1 mirror left-right, bit 2 mirror up-down
+            ) -> tuple[Tensor, str]:
+    "The clip under symmetry `g` of the square and its motion class."
+    if motion not in VIDEO_CLASSES: raise ValueError(f"unknown motion {motion!r}; expected one of {VIDEO_CLASSES}")
+    if not isinstance(g, int) or not 0 <= g < 8: raise ValueError(f"g must be an int in 0..7, got {g!r}")
+    tr, fx, fy = g & 1, g >> 1 & 1, g >> 2 & 1
+    if tr and frames.shape[-1] != frames.shape[-2]: raise ValueError(f"a transpose needs square frames, got {tuple(frames.shape[-2:])}")
+    if tr: frames = frames.transpose(-1, -2)
+    if fx: frames = frames.flip(-1)
+    if fy: frames = frames.flip(-2)
+    if motion in _MOVE:
+        dx, dy = _MOVE[motion]
+        if tr: dx, dy = dy, dx
+        motion = next(k for k, v in _MOVE.items() if v == ((-dx if fx else dx), (-dy if fy else dy)))
+    elif motion in ('clockwise', 'anticlockwise') and (tr + fx + fy) % 2: motion = REVERSED_CLASS[motion]  # a reflection
+    return frames, motion
 
 # %% ../nbs/01_video.ipynb #580b26ad
 def make_moving_shapes(root:str|Path, # output folder (created)
