@@ -469,8 +469,7 @@ class VideoClassifier(nn.Module):
                  pixel_stats:tuple|None=None, # (mean, std) to standardise the pixels with (None: raw [0, 1] pixels)
                 ):
         super().__init__()
-        self.pixel_stats = None if pixel_stats is None else tuple(float(v) for v in pixel_stats)
-        mean, std = self.pixel_stats or (0.0, 1.0)  # the model standardises (IXLinxConfig.video_mean / video_std)
+        mean, std = (0.0, 1.0) if pixel_stats is None else map(float, pixel_stats)  # the model standardises (IXLinxConfig.video_mean / video_std)
         self.net = IXLinx(IXLinxConfig(dim=dim, n_layers=1, num_heads=2, mixers=('gqa',), num_classes=n_way, video_patch=8, video_temporal_patch=2,
                                        video_mean=mean, video_std=std))
         if zero_head: nn.init.zeros_(self.net.class_head.weight); nn.init.zeros_(self.net.class_head.bias)
