@@ -18,19 +18,25 @@ from .video import VideoDecodeError, make_moving_shapes, VideoDataset, extract_v
 from .train import TrainConfig, Trainer, make_loader, load_weights, load_checkpoint, CheckpointError
 
 # %% auto #0
-__all__ = ['PROMPT', 'COMMANDS', 'cache_dir', 'prepare_data', 'decoded_split', 'CaptionSet', 'caption_loss', 'describe', 'score',
-           'build_parser', 'model_config', 'cmd_train', 'cmd_meta_train', 'load_model', 'cmd_eval', 'read_wav',
-           'cmd_chat', 'cmd_video_test', 'cmd_export_config', 'cmd_export', 'cmd_bench', 'main']
+__all__ = ['PROMPT', 'COMMANDS', 'usable_cores', 'cache_dir', 'prepare_data', 'decoded_split', 'CaptionSet', 'caption_loss',
+           'describe', 'score', 'build_parser', 'model_config', 'cmd_train', 'cmd_meta_train', 'load_model', 'cmd_eval',
+           'read_wav', 'cmd_chat', 'cmd_video_test', 'cmd_export_config', 'cmd_export', 'cmd_bench', 'main']
 
 # %% ../nbs/13_cli.ipynb #bfd6683e
 PROMPT = "What happens in this video?"
+
+def usable_cores() -> int:
+    "CPU cores this process may run on (its affinity mask where the OS has one)."
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
 
 def cache_dir() -> Path:
     "Where generated data lives: `$IXLINX_CACHE` or `~/.cache/ixlinx`."
     return Path(os.environ.get('IXLINX_CACHE') or Path.home()/'.cache'/'ixlinx')
 
 def prepare_data(data:str|Path|None=None, # a make_moving_shapes folder; None = generate one in `cache_dir()`
-                 n_videos:int=1600, size:int=32, frames:int=8, seed:int=0, quiet:bool=False) -> Path:
+                 n_videos:int=6400, # clips to generate
+                 size:int=64, # side of the rendered frames (`decoded_split` resizes them)
+                 frames:int=8, seed:int=0, quiet:bool=False) -> Path:
     "The dataset folder, generated (and decoded to tensors) on first use."
     if data is None:
         data = cache_dir()/f"moving_shapes_n{n_videos}_s{size}_seed{seed}"
@@ -102,10 +108,11 @@ def _train_args(s):
     s.add_argument('--dim', type=int, default=64, help='model width (0 = the preset\'s; 64 keeps the CPU main job under 10 minutes)')
     s.add_argument('--layers', type=int, default=None, help='override the preset depth')
     s.add_argument('--data', default=None, help='make_moving_shapes folder (default: generated in $IXLINX_CACHE or ~/.cache/ixlinx)')
-    s.add_argument('--n-videos', type=int, default=1600, help='clips to generate when --data is not given')
-    s.add_argument('--frames', type=int, default=8, help='frames per clip'); s.add_argument('--size', type=int, default=32, help='frame side')
+    s.add_argument('--n-videos', type=int, default=6400, help='clips to generate when --data is not given')
+    s.add_argument('--frames', type=int, default=8, help='frames per clip'); s.add_argument('--size', type=int, default=32, help='frame side the model reads')
+    s.add_argument('--render-size', type=int, default=64, help='frame side the clips are rendered at when --data is not given (resized with anti-aliasing to --size)')
     s.add_argument('--epochs', type=int, default=None, help='train for this many epochs instead of --max-steps')
-    s.add_argument('--max-steps', type=int, default=None, help='optimizer steps (default 600 unless --epochs is given)')
+    s.add_argument('--max-steps', type=int, default=None, help='optimizer steps (default 1500 unless --epochs is given)')
     s.add_argument('--batch-size', type=int, default=32); s.add_argument('--lr', type=float, default=3e-3)
     s.add_argument('--warmup-steps', type=int, default=50); s.add_argument('--ema-decay', type=float, default=0.99)
     s.add_argument('--save-every', type=int, default=None); s.add_argument('--resume-from', default=None)
@@ -114,8 +121,11 @@ def _train_args(s):
     s.add_argument('--method', default='standard', choices=['standard', 'maml', 'fomaml', 'qamaml', 'random', 'bandit'],
                    help='standard: the Trainer on captions + classes; the others meta-train the few-shot video classifier of ixlinx.qamaml')
     s.add_argument('--no-frame-diff', action='store_true', help='raw frames only (default: frames + frame differences, standardised)')
+    s.add_argument('--no-flow', action='store_true', help='without the normal-flow channels (ixlinx.video.flow_moments)')
+    s.add_argument('--patch', type=int, default=4, help='spatial side of the video tubelets')
+    s.add_argument('--temporal-patch', type=int, default=0, help='frames per video tubelet (0 = all --frames: one tubelet spans the clip)')
     s.add_argument('--gradient-checkpointing', action='store_true'); s.add_argument('--seed', type=int, default=0)
-    s.add_argument('--threads', type=int, default=1, help='torch threads (1 is ~5x faster than 2 on a busy 2-core CPU)')
+    s.add_argument('--threads', type=int, default=0, help='torch threads (0 = every core this process may use; on a CPU shared with other jobs 1 is faster)')
     s.add_argument('--quiet', action='store_true', help='no progress lines')
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,9 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
 # %% ../nbs/13_cli.ipynb #0f264def
 def model_config(a) -> IXLinxConfig:
     "The `IXLinxConfig` of a `train` run."
+    for k in ('size', 'frames', 'patch'):
+        if getattr(a, k) < 1: raise ValueError(f"--{k} must be >= 1, got {getattr(a, k)}")
+    if a.size % a.patch: raise ValueError(f"--size {a.size} is not a multiple of --patch {a.patch}")
+    if a.temporal_patch < 0: raise ValueError(f"--temporal-patch must be >= 0 (0 = all frames), got {a.temporal_patch}")
     over = dict(num_classes=len(VIDEO_CLASSES), mixers=tuple(m.strip() for m in a.mixers.split(',') if m.strip()), image_size=a.size,
-                gradient_checkpointing=a.gradient_checkpointing)
+                video_patch=a.patch, video_temporal_patch=a.temporal_patch or a.frames, gradient_checkpointing=a.gradient_checkpointing)
     if not a.no_frame_diff: over.update(video_frame_diff=True, video_mean=0.45, video_std=0.25)  # about the range of the generated clips
+    if not a.no_flow: over['video_flow'] = True
     if a.dim: over['dim'] = a.dim  # 0 keeps the preset's width
     if a.layers: over['n_layers'] = a.layers
     return IXLinxConfig.preset(a.preset, **over)
@@ -156,16 +171,17 @@ def model_config(a) -> IXLinxConfig:
 def cmd_train(a) -> int:
     "Train, report held-out accuracies, write `<output-dir>/last.ckpt`."
     if a.method != 'standard': return cmd_meta_train(a)
-    t0 = time.perf_counter(); torch.set_num_threads(a.threads or os.cpu_count())  # --threads 0: all cores
+    t0 = time.perf_counter(); torch.set_num_threads(a.threads or usable_cores())  # --threads 0: all cores
     cfg = model_config(a)
-    root = prepare_data(a.data, a.n_videos, a.size, a.frames, a.seed, a.quiet)
+    root = prepare_data(a.data, a.n_videos, a.render_size, a.frames, a.seed, a.quiet)
     d = {s: decoded_split(root, s, a.frames, a.size) for s in ('train', 'val', 'test')}
     t_data = time.perf_counter() - t0
     torch.manual_seed(a.seed); model = IXLinx(cfg)
-    tc = TrainConfig(lr=a.lr, weight_decay=0.05, warmup_steps=a.warmup_steps, max_steps=a.max_steps or (None if a.epochs else 600), epochs=a.epochs or 1, ema_decay=a.ema_decay,
+    tc = TrainConfig(lr=a.lr, weight_decay=0.05, warmup_steps=a.warmup_steps, max_steps=a.max_steps or (None if a.epochs else 1500), epochs=a.epochs or 1, ema_decay=a.ema_decay,
                      mixed_precision='fp32' if a.no_mixed_precision else 'auto', save_every=a.save_every, output_dir=a.output_dir,
                      resume_from=a.resume_from, seed=a.seed, device=a.device, progress=not a.quiet, log_every=50, keep_last=1, min_lr_ratio=0.02)
-    meta = dict(model_config=json.dumps(cfg.to_dict()), frames=a.frames, size=a.size, prompt=PROMPT)
+    meta = dict(model_config=json.dumps(cfg.to_dict()), frames=a.frames, size=a.size, prompt=PROMPT, data=str(root),
+                n_videos=a.n_videos, render_size=a.render_size, seed=a.seed)
     tr = Trainer(model, make_loader(CaptionSet(d['train']), a.batch_size, shuffle=True, seed=a.seed, drop_last=True),
                  None, caption_loss, tc, meta=meta)
     if not a.quiet: print(f"IXLinx {a.preset} ({model.parameter_count():,} params, mixers {cfg.mixers}); {len(d['train']['labels'])} train clips; "
@@ -184,7 +200,7 @@ def cmd_train(a) -> int:
 def cmd_meta_train(a) -> int:
     "`train --method maml|fomaml|qamaml|random`: few-shot video meta-training (`ixlinx.qamaml.meta_train`)."
     from ixlinx.qamaml import meta_train
-    torch.set_num_threads(a.threads or os.cpu_count())
+    torch.set_num_threads(a.threads or usable_cores())
     r = meta_train(a.method, output_dir=a.output_dir, max_steps=a.max_steps or 300, seed=a.seed)
     acc = ', '.join(f"{k} steps {v[0]:.1%}" for k, v in r['acc'].items())
     print(f"{a.method}: held-out {r.get('n_way', 3)}-way few-shot accuracy after {acc}; state in {Path(a.output_dir)/'checkpoint.pt'}")
@@ -205,8 +221,9 @@ def load_model(path:str|Path, use_ema:bool=True, quantize:str|None=None) -> tupl
 
 def cmd_eval(a) -> int:
     "Held-out accuracies of a checkpoint."
-    torch.set_num_threads(os.cpu_count()); model, meta = load_model(a.checkpoint, use_ema=not a.use_live, quantize=a.quantize)
-    root = prepare_data(a.data, size=meta['size'], frames=meta['frames'], quiet=True)
+    torch.set_num_threads(usable_cores()); model, meta = load_model(a.checkpoint, use_ema=not a.use_live, quantize=a.quantize)
+    data = a.data or (meta['data'] if meta.get('data') and Path(meta['data'], 'labels.json').exists() else None)  # default: the training data
+    root = prepare_data(data, meta.get('n_videos', 1600), meta.get('render_size', meta['size']), meta['frames'], meta.get('seed', 0), quiet=True)
     r = score(model, decoded_split(root, a.split, meta['frames'], meta['size']))
     print(f"{a.split} ({r['n']} clips): class accuracy {r['class_acc']:.1%}, exact caption accuracy {r['caption_acc']:.1%}")
     return 0

@@ -23,7 +23,7 @@ __all__ = ['MODALITIES', 'PRESETS', 'RMSNorm', 'SwiGLU', 'EntropyRegGELU', 'LowR
 
 # %% ../nbs/07_model.ipynb #f1404284
 from . import gqa, ssm, fenwick, mesanet  # importing a mixer module registers its mixer
-from .video import VideoPatchEmbed, add_frame_diff
+from .video import VideoPatchEmbed, add_frame_diff, flow_moments
 
 # %% ../nbs/07_model.ipynb #06283518
 class RMSNorm(nn.RMSNorm):
@@ -205,6 +205,7 @@ class IXLinxConfig(Config):
     video_temporal_patch:int=2
     video_chans:int=3
     video_frame_diff:bool=False # also feed frame-to-frame differences x[t]-x[t-1] (a causal motion cue)
+    video_flow:bool=False # also feed normal-flow channels and their divergence/curl moments (ixlinx.video.flow_moments)
     video_mean:float=0.0 # frames are standardised as (x - video_mean) / video_std before patching
     video_std:float=1.0
     video_latent_chans:int=0 # > 0: also accept Thin-VAE latents (B, C, t, h, w) with this many channels
@@ -241,6 +242,11 @@ def validate(self:IXLinxConfig):
     if self.sliding_window is not None and self.sliding_window < 1: self._bad('sliding_window', 'must be >= 1 or None')
 
 # %% ../nbs/07_model.ipynb #3681cdca
+@patch(as_prop=True)
+def video_in_chans(self:IXLinxConfig) -> int:
+    "Channels per frame that reach the tubelet embedding: frames, differences, flow channels."
+    return self.video_chans * (2 if self.video_frame_diff else 1) + (4 if self.video_flow else 0)
+
 @patch
 def block_mixers(self:IXLinxConfig, i:int) -> tuple[str, ...]:
     "Mixer names of layer `i`."
@@ -275,7 +281,7 @@ class UnifiedProjection(nn.Module):
             self.image_pos = nn.Parameter(torch.randn(1, (cfg.image_size // cfg.image_patch) ** 2, D) * 0.02)
         if 'audio' in cfg.modalities: self.log_mel, self.audio_proj = LogMel(cfg.audio_n_mels), nn.Linear(cfg.audio_n_mels, D)
         if 'video' in cfg.modalities:
-            self.video_proj = VideoPatchEmbed(D, patch_size=cfg.video_patch, temporal_patch=cfg.video_temporal_patch, in_chans=cfg.video_chans * (2 if cfg.video_frame_diff else 1))
+            self.video_proj = VideoPatchEmbed(D, patch_size=cfg.video_patch, temporal_patch=cfg.video_temporal_patch, in_chans=cfg.video_in_chans)
             if cfg.video_latent_chans: self.latent_proj = VideoPatchEmbed(D, patch_size=cfg.video_latent_patch, temporal_patch=1, in_chans=cfg.video_latent_chans)
 
 # %% ../nbs/07_model.ipynb #8bf247ff
@@ -301,8 +307,9 @@ def _embed(self:UnifiedProjection, name:str, x:Tensor) -> Tensor:
         return self.latent_proj(x.transpose(1, 2))[0]  # (B, t*h'*w', D)
     if x.dim() != 5 or x.shape[2] != cfg.video_chans: raise ValueError(f"video must be (B, T, {cfg.video_chans}, H, W), got {tuple(x.shape)}")
     x = (x - cfg.video_mean) / cfg.video_std
-    if cfg.video_frame_diff: x = torch.cat([x, torch.diff(x, dim=1, prepend=x[:, :1])], 2)  # (B, T, 2C, H, W); zero at t=0
-    return self.video_proj(x)[0]  # (B, n_video, D)
+    parts = [add_frame_diff(x) if cfg.video_frame_diff else x]  # (B, T, C or 2C, H, W); differences are zero at t=0
+    if cfg.video_flow: parts.append(flow_moments(x))  # (B, T, 4, H, W)
+    return self.video_proj(torch.cat(parts, 2))[0]  # (B, n_video, D)
 
 @patch
 def forward(self:UnifiedProjection, text=None, image=None, audio=None, video=None, video_latents=None) -> tuple[Tensor, Tensor, Tensor]:

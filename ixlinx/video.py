@@ -18,9 +18,9 @@ import av
 # %% auto #0
 __all__ = ['VIDEO_CLASSES', 'REVERSED_CLASS', 'SHAPES', 'COLOURS', 'CAPTION_VOCAB', 'write_video', 'VideoDecodeError',
            'probe_video', 'sample_indices', 'resize_frames', 'frame_change_scores', 'video_indices',
-           'extract_video_frames', 'sincos_3d', 'VideoPatchEmbed', 'add_frame_diff', 'make_caption', 'tokenize_caption',
-           'detokenize_caption', 'render_clip', 'dihedral', 'make_moving_shapes', 'VideoDataset', 'collate_videos',
-           'FrameDropout', 'TemporalNoise', 'frame_viewer', 'show_sampling', 'show_batch']
+           'extract_video_frames', 'sincos_3d', 'VideoPatchEmbed', 'add_frame_diff', 'flow_moments', 'make_caption',
+           'tokenize_caption', 'detokenize_caption', 'render_clip', 'dihedral', 'make_moving_shapes', 'VideoDataset',
+           'collate_videos', 'FrameDropout', 'TemporalNoise', 'frame_viewer', 'show_sampling', 'show_batch']
 
 # %% ../nbs/01_video.ipynb #9317edad
 try:
@@ -307,6 +307,19 @@ def add_frame_diff(x:Tensor, # (..., T, C, H, W) frames
     "Frames with their causal frame differences as extra channels."
     if x.ndim < 4: raise ValueError(f"expected (..., T, C, H, W) frames, got shape {tuple(x.shape)}")
     return torch.cat([x, torch.diff(x, dim=-4, prepend=x[..., :1, :, :, :])], -3)
+
+# %% ../nbs/01_video.ipynb #9a8e2ec7
+def flow_moments(x:Tensor, # (..., T, C, H, W) frames, H, W >= 2
+                ) -> Tensor: # (..., T, 4, H, W): F_x, F_y, r·F, r×F (zero at t=0)
+    "Normal-flow channels F = -sum_c dI/dt grad I of a clip and their divergence and curl moments about the frame centre."
+    if x.ndim < 4 or x.shape[-1] < 2 or x.shape[-2] < 2: raise ValueError(f"expected (..., T, C, H, W) frames with H, W >= 2, got shape {tuple(x.shape)}")
+    dt = torch.diff(x, dim=-4, prepend=x[..., :1, :, :, :])  # (..., T, C, H, W): x[t] - x[t-1]
+    gy, gx = torch.gradient(x - dt / 2, dim=(-2, -1))  # gradients of (x[t] + x[t-1]) / 2
+    fx, fy = -(dt * gx).sum(-3), -(dt * gy).sum(-3)  # (..., T, H, W)
+    H, W = x.shape[-2:]
+    ry = torch.linspace(-1, 1, H, dtype=x.dtype, device=x.device)[:, None]  # (H, 1), image y points down
+    rx = torch.linspace(-1, 1, W, dtype=x.dtype, device=x.device)  # (W,)
+    return torch.stack([fx, fy, rx * fx + ry * fy, rx * fy - ry * fx], -3)
 
 # %% ../nbs/01_video.ipynb #7766f3e0
 VIDEO_CLASSES = ('left', 'right', 'up', 'down', 'clockwise', 'anticlockwise', 'grow', 'shrink')
