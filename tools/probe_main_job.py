@@ -8,12 +8,11 @@ Options: --stem none|libflow (IXLinxConfig.video_flow)|flowlin (flow channels as
 <c1-c2-..> (a conv stem); --aug any of coord (with flowlin: the curl moment), flow (with a stem), dihedral, shift;
 --rotonly trains and tests on rotating clips only.
 """
-# proxy: video-only IXLinx, heads motion(8)/shape(3)/colour(6); held-out accuracies
 import sys, time, json, math, argparse, random
 import torch, torch.nn as nn, torch.nn.functional as F
 from ixlinx.cli import prepare_data, decoded_split
 from ixlinx.model import IXLinx, IXLinxConfig
-from ixlinx.video import VIDEO_CLASSES, SHAPES, COLOURS, dihedral
+from ixlinx.video import VIDEO_CLASSES, SHAPES, COLOURS, dihedral, sincos_3d
 torch.set_num_threads(1)
 p = argparse.ArgumentParser()
 p.add_argument('--size', type=int, default=32); p.add_argument('--n', type=int, default=1600)
@@ -57,7 +56,6 @@ class Stem(nn.Module):
         f = s.net(x.flatten(0, 1))  # (B*T, c, h, w)
         f = f.unflatten(0, (B, T)).transpose(1, 2)  # (B, c, T, h, w)
         y = s.proj(f); grid = tuple(y.shape[2:]); y = y.flatten(2).transpose(1, 2)
-        from ixlinx.video import sincos_3d
         return y + sincos_3d(y.shape[-1], grid), grid
 class FlowEmbed(nn.Module):
     def __init__(s):
@@ -78,7 +76,7 @@ elif a.stem.startswith('L'):
     model.upm.video_proj = Stem(a.dim, [int(c) for c in a.stem[1:].split('-')], a.patch, a.tpatch)
 elif a.stem not in ('none', 'libflow'):
     chans = [int(c) for c in a.stem.split('-')]
-    model.upm.video_proj = Stem(a.dim, chans, a.size // (a.size // a.patch) if False else a.patch, a.tpatch)
+    model.upm.video_proj = Stem(a.dim, chans, a.patch, a.tpatch)
 heads = nn.ModuleDict(dict(shape=nn.Linear(a.dim, 3), colour=nn.Linear(a.dim, 6)))
 params = list(model.parameters()) + list(heads.parameters())
 opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.05)
