@@ -112,7 +112,7 @@ def _train_args(s):
     s.add_argument('--frames', type=int, default=8, help='frames per clip'); s.add_argument('--size', type=int, default=32, help='frame side the model reads')
     s.add_argument('--render-size', type=int, default=64, help='frame side the clips are rendered at when --data is not given (resized with anti-aliasing to --size)')
     s.add_argument('--epochs', type=int, default=None, help='train for this many epochs instead of --max-steps')
-    s.add_argument('--max-steps', type=int, default=None, help='optimizer steps (default 1500 unless --epochs is given)')
+    s.add_argument('--max-steps', type=int, default=None, help='optimizer steps (default 1700 unless --epochs is given)')
     s.add_argument('--batch-size', type=int, default=32); s.add_argument('--lr', type=float, default=3e-3)
     s.add_argument('--warmup-steps', type=int, default=50); s.add_argument('--ema-decay', type=float, default=0.99)
     s.add_argument('--save-every', type=int, default=None); s.add_argument('--resume-from', default=None)
@@ -166,7 +166,9 @@ def model_config(a) -> IXLinxConfig:
     if not a.no_flow: over['video_flow'] = True
     if a.dim: over['dim'] = a.dim  # 0 keeps the preset's width
     if a.layers: over['n_layers'] = a.layers
-    return IXLinxConfig.preset(a.preset, **over)
+    cfg = IXLinxConfig.preset(a.preset, **over)
+    # SSD chunks of 16 (default 64): the same sums, a fifth less time per training step at these lengths
+    return cfg.replace(mixer_options={**cfg.mixer_options, 'ssm': {'chunk_size': 16, **cfg.mixer_options.get('ssm', {})}})
 
 def cmd_train(a) -> int:
     "Train, report held-out accuracies, write `<output-dir>/last.ckpt`."
@@ -177,7 +179,7 @@ def cmd_train(a) -> int:
     d = {s: decoded_split(root, s, a.frames, a.size) for s in ('train', 'val', 'test')}
     t_data = time.perf_counter() - t0
     torch.manual_seed(a.seed); model = IXLinx(cfg)
-    tc = TrainConfig(lr=a.lr, weight_decay=0.05, warmup_steps=a.warmup_steps, max_steps=a.max_steps or (None if a.epochs else 1500), epochs=a.epochs or 1, ema_decay=a.ema_decay,
+    tc = TrainConfig(lr=a.lr, weight_decay=0.05, warmup_steps=a.warmup_steps, max_steps=a.max_steps or (None if a.epochs else 1700), epochs=a.epochs or 1, ema_decay=a.ema_decay,
                      mixed_precision='fp32' if a.no_mixed_precision else 'auto', save_every=a.save_every, output_dir=a.output_dir,
                      resume_from=a.resume_from, seed=a.seed, device=a.device, progress=not a.quiet, log_every=50, keep_last=1, min_lr_ratio=0.02)
     meta = dict(model_config=json.dumps(cfg.to_dict()), frames=a.frames, size=a.size, prompt=PROMPT, data=str(root),
