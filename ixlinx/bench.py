@@ -15,32 +15,12 @@ import psutil
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
-from .core import time_fn, get_device, get_mixer, count_params, seed_everything
+from .core import time_fn, get_device, get_mixer, count_params, seed_everything, machine_info, loglog_slope
 
 # %% auto #0
-__all__ = ['MIXER_MODULES', 'SUITES', 'machine_info', 'PeakRSS', 'measure_peak_memory', 'count_flops', 'matmul_peak_flops',
-           'bench', 'compare', 'loglog_slope', 'save_results', 'load_results', 'load_mixers', 'suite_mixers',
-           'state_bytes', 'suite_decode', 'suite_thin_vae', 'suite_train_step', 'suite_generate', 'suite_quant',
-           'run_suite']
-
-# %% ../nbs/14_benchmarks.ipynb #1d091e21
-def _cpu_model() -> str:
-    try:
-        for line in Path('/proc/cpuinfo').read_text().splitlines():
-            if line.startswith('model name'): return line.split(':', 1)[1].strip()
-    except OSError: pass
-    return platform.processor() or platform.machine()
-
-def machine_info() -> dict:
-    "What the benchmarks ran on: CPU, cores, memory, GPU, library versions."
-    info = dict(cpu=_cpu_model(), cores=os.cpu_count(), torch_threads=torch.get_num_threads(),
-                ram_gb=round(psutil.virtual_memory().total / 2**30, 1), python=platform.python_version(),
-                torch=torch.__version__, platform=platform.platform(), gpu=None,
-                time=datetime.now(timezone.utc).isoformat(timespec='seconds'))
-    if torch.cuda.is_available():
-        p = torch.cuda.get_device_properties(0)
-        info.update(gpu=p.name, gpu_mem_gb=round(p.total_memory / 2**30, 1), cuda=torch.version.cuda)
-    return info
+__all__ = ['MIXER_MODULES', 'SUITES', 'PeakRSS', 'measure_peak_memory', 'count_flops', 'matmul_peak_flops', 'bench', 'compare',
+           'save_results', 'load_results', 'load_mixers', 'suite_mixers', 'state_bytes', 'suite_decode',
+           'suite_thin_vae', 'suite_train_step', 'suite_generate', 'suite_quant', 'run_suite']
 
 # %% ../nbs/14_benchmarks.ipynb #b7471784
 class PeakRSS:
@@ -113,13 +93,6 @@ def compare(fns:dict[str, Callable], # name -> callable; the first is the baseli
     base = statistics.median(times[names[0]])
     return [dict(name=n, median=statistics.median(t), min=min(t), max=max(t),
                  ratio_to_first=statistics.median(t) / base) for n, t in times.items()]
-
-# %% ../nbs/14_benchmarks.ipynb #d281ed7d
-def loglog_slope(xs, ys) -> float:
-    "Least-squares slope of log(ys) against log(xs)."
-    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
-    if len(xs) < 2 or np.any(xs <= 0) or np.any(ys <= 0): raise ValueError("loglog_slope needs ≥ 2 positive points")
-    return float(np.polyfit(np.log(xs), np.log(ys), 1)[0])
 
 # %% ../nbs/14_benchmarks.ipynb #5ee8ca2f
 def save_results(suite:str, rows:list[dict], out_dir='nbs/results', tag:str|None=None) -> Path:

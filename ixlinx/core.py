@@ -6,7 +6,8 @@ Docs: https://ixlinx.github.io/ixlinx/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #3ef891b9
 from __future__ import annotations
-import dataclasses, json, os, random, statistics, time, types, typing
+import dataclasses, json, os, platform, random, statistics, time, types, typing
+from datetime import datetime, timezone
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
@@ -16,7 +17,8 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['MIXERS', 'get_device', 'autocast_dtype', 'seed_everything', 'ConfigError', 'Config', 'count_params', 'time_fn',
-           'register_mixer', 'get_mixer']
+           'cpu_model', 'machine_info', 'results_dir', 'rerun', 'save_result', 'load_result', 'cached_result',
+           'md_table', 'loglog_slope', 'register_mixer', 'get_mixer']
 
 # %% ../nbs/00_core.ipynb #31c67dbd
 def _mps_ok() -> bool: return getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available()
@@ -147,6 +149,98 @@ def time_fn(fn:Callable, # called with no arguments
         _sync(device); t0 = time.perf_counter(); fn(); _sync(device)
         times.append(time.perf_counter() - t0)
     return dict(median=statistics.median(times), min=min(times), max=max(times), times=times)
+
+# %% ../nbs/00_core.ipynb #76b2c88e
+def cpu_model() -> str:
+    "The CPU's model name (from /proc/cpuinfo on Linux)."
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'):
+                return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+# %% ../nbs/00_core.ipynb #c0ed69b5
+def machine_info() -> dict:
+    "What a measurement ran on: CPU, cores, threads, memory, GPU, versions and the date."
+    info = dict(cpu=cpu_model(), cores=os.cpu_count(), torch_threads=torch.get_num_threads(),
+                ram_gb=round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30, 1),
+                python=platform.python_version(), torch=torch.__version__, platform=platform.platform(), gpu=None,
+                time=datetime.now(timezone.utc).isoformat(timespec='seconds'))
+    if torch.cuda.is_available():
+        p = torch.cuda.get_device_properties(0)
+        info.update(gpu=p.name, gpu_mem_gb=round(p.total_memory / 2**30, 1), cuda=torch.version.cuda)
+    return info
+
+# %% ../nbs/00_core.ipynb #4f3bb587
+def results_dir() -> Path:
+    "`$IXLINX_RESULTS`, else `nbs/results` of the checkout ixlinx runs from, else `./results`."
+    if os.environ.get('IXLINX_RESULTS'):
+        return Path(os.environ['IXLINX_RESULTS'])
+    repo = Path(__file__).resolve().parents[1]/'nbs'/'results'
+    return repo if repo.is_dir() else Path('results')
+
+# %% ../nbs/00_core.ipynb #1b033f2a
+def rerun(name:str) -> bool:
+    "Whether `IXLINX_RERUN` asks to recompute the result `name` (`1`/`all`, or a comma list of names)."
+    v = os.environ.get('IXLINX_RERUN', '').strip()
+    if v in ('', '0'):
+        return False
+    return v in ('1', 'all') or name in {s.strip() for s in v.split(',')}
+
+# %% ../nbs/00_core.ipynb #33e81b09
+def save_result(name:str, # file stem: `<results_dir>/<name>.json`
+                data:dict, # the measured figures (JSON-able)
+                out_dir:str|Path|None=None) -> Path:
+    "Write `data` with `machine_info()` under the key `machine`, atomically."
+    out = Path(out_dir) if out_dir is not None else results_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    p = out/f'{name}.json'
+    tmp = p.with_name(p.name + f'.tmp{os.getpid()}')
+    tmp.write_text(json.dumps(dict(data, machine=machine_info()), indent=1, default=float))
+    os.replace(tmp, p)
+    return p
+
+# %% ../nbs/00_core.ipynb #398fd971
+def load_result(name:str, out_dir:str|Path|None=None) -> dict|None:
+    "The stored result `name`, or None when there is none."
+    p = (Path(out_dir) if out_dir is not None else results_dir())/f'{name}.json'
+    return json.loads(p.read_text()) if p.exists() else None
+
+# %% ../nbs/00_core.ipynb #a3054d8d
+def cached_result(name:str, # file stem under `results_dir()`
+                  compute:Callable[[], dict], # measures and returns the figures
+                  out_dir:str|Path|None=None) -> dict:
+    "The stored result `name`; computed and saved when missing or when `IXLINX_RERUN` names it."
+    r = None if rerun(name) else load_result(name, out_dir)
+    if r is None:
+        save_result(name, compute(), out_dir)
+        r = load_result(name, out_dir)
+    return r
+
+# %% ../nbs/00_core.ipynb #0c22cdc8
+def _fmt(v) -> str:
+    "A table cell: floats to 3 significant figures, None empty."
+    if v is None:
+        return ''
+    return f'{v:.3g}' if isinstance(v, float) else str(v)
+
+def md_table(rows:list[dict], cols:list|None=None, fmt:dict|None=None) -> str:
+    "A Markdown table of dict rows (`fmt`: column -> formatter)."
+    cols = cols or list(dict.fromkeys(k for r in rows for k in r))
+    fmt = fmt or {}
+    cell = lambda c, v: fmt[c](v) if c in fmt and v is not None else _fmt(v)
+    lines = ['| ' + ' | '.join(map(str, cols)) + ' |', '|' + '---|' * len(cols)]
+    return '\n'.join(lines + ['| ' + ' | '.join(cell(c, r.get(c)) for c in cols) + ' |' for r in rows])
+
+# %% ../nbs/00_core.ipynb #ea36209a
+def loglog_slope(xs, ys) -> float:
+    "Least-squares slope of log(ys) against log(xs)."
+    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
+    if len(xs) < 2 or np.any(xs <= 0) or np.any(ys <= 0):
+        raise ValueError("loglog_slope needs >= 2 positive points")
+    return float(np.polyfit(np.log(xs), np.log(ys), 1)[0])
 
 # %% ../nbs/00_core.ipynb #17e65111
 MIXERS: dict[str, type] = {}
