@@ -308,8 +308,10 @@ def train_task(tc:TaskConfig) -> dict:
         with tr.ema.average_parameters(tr.model):
             res['ema'] = score(tr.model, d['test'])
     t_total = time.perf_counter() - t0
-    return dict(res, classes=d['classes'], n_train=len(d['train']), checkpoint=str(Path(tc.output_dir)/'last.ckpt'),
-                seconds=dict(data=t_data, train=t_train, score=t_total - t_data - t_train, total=t_total))
+    out = dict(res, classes=d['classes'], n_train=len(d['train']), steps=tr.step, checkpoint=str(Path(tc.output_dir)/'last.ckpt'),
+               seconds=dict(data=t_data, train=t_train, score=t_total - t_data - t_train, total=t_total))
+    Path(tc.output_dir, 'results.json').write_text(json.dumps(out, indent=1))
+    return out
 
 # %% ../nbs/12a_task.ipynb #a56a94e0
 def load_task(path:str|Path, use_ema:bool=True, quantize:str|None=None) -> tuple[IXLinx, dict]:
