@@ -41,6 +41,7 @@ _TRAIN_FLAGS = [  # (field, type, default, help); bool fields with default True 
     ('max_steps', int, None, 'optimizer steps (default 1200, unless --epochs is given)'),
     ('epochs', int, None, 'train for this many epochs instead of --max-steps'),
     ('ema_decay', float, 0.99, 'weight EMA decay'),
+    ('score_live', bool, False, 'also score the live weights (the EMA weights are always scored)'),
     ('seed', int, 0, 'seed of the data, the model and the order'),
     ('threads', int, 0, 'torch threads (0: every usable core; on a CPU shared with other jobs 1 can be faster)'),
     ('device', str, 'auto', 'cpu, cuda, cuda:1, mps or auto'),

@@ -210,6 +210,10 @@ class _DecodeSet(Dataset):
             return i, None, 0, str(e).splitlines()[0] if str(e) else type(e).__name__
 
 # %% ../nbs/01a_data.ipynb #f3b5ed52
+def _as_is(x):
+    "The identity: a picklable `collate_fn` for decoding workers."
+    return x
+
 def _atomic_write(path:Path, data:bytes):
     "Write `data` to `path` through a synced temporary file and a rename."
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -317,7 +321,7 @@ def build(self, rows:list[dict], # rows to have in the cache
 def _decode_all(self, todo:list, workers:int, strict:bool, progress:bool) -> int:
     "Decode `todo` [(key, row)] in DataLoader workers into new shards; returns how many were decoded."
     dl = DataLoader(_DecodeSet([r for _, r in todo], self.spec), batch_size=None, num_workers=workers,
-                    collate_fn=lambda x: x, prefetch_factor=8 if workers else None)
+                    collate_fn=_as_is, prefetch_factor=8 if workers else None)
     keys, frames, reals, done, n_ok = [], [], [], 0, 0
     bar = _Progress(len(todo), f"decoding clips into {self.dir}", progress and len(todo) > 0)
     try:

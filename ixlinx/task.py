@@ -53,6 +53,7 @@ class TaskConfig(Config):
     max_steps: int|None = None # optimizer steps (None: 1200, unless epochs is set)
     epochs: int|None = None # train for this many epochs instead
     ema_decay: float = 0.99
+    score_live: bool = False # also score the live weights (the EMA weights are always scored)
     seed: int = 0
     threads: int = 0 # torch threads (0: every usable core)
     device: str = 'auto'
@@ -101,15 +102,16 @@ def cache_dir() -> Path:
     return Path(os.environ.get('IXLINX_CACHE') or Path.home()/'.cache'/'ixlinx')
 
 # %% ../nbs/12a_task.ipynb #f7f42205
-def moving_shapes(n_videos:int=4000, render_size:int=64, frames:int=8, seed:int=0, quiet:bool=False) -> Path:
-    "The generated moving-shapes folder (with its manifest.csv), written on first use."
+def moving_shapes(n_videos:int=4000, render_size:int=64, frames:int=8, seed:int=0, quiet:bool=False, workers:int=1) -> Path:
+    "The generated moving-shapes folder (with its manifest.csv), written on first use by `workers` processes."
     root = cache_dir()/f"moving_shapes_n{n_videos}_s{render_size}_f{frames}_seed{seed}"
     if (root/'manifest.csv').exists():
         return root
     if not quiet:
         print(f"generating {n_videos} clips into {root} (first use) ...", file=sys.stderr, flush=True)
     part = root.with_name(root.name + f'.partial-{os.getpid()}')
-    make_moving_shapes(part, n_videos=n_videos, size=render_size, min_frames=frames, max_frames=frames + 4, seed=seed)
+    make_moving_shapes(part, n_videos=n_videos, size=render_size, min_frames=frames, max_frames=frames + 4, seed=seed,
+                       workers=workers)
     os.replace(part, root)
     return root
 
@@ -250,7 +252,8 @@ def report_lines(r:dict, classes:list[str]) -> list[str]:
 # %% ../nbs/12a_task.ipynb #76cf9a11
 def task_data(tc:TaskConfig, classes:list[str]|None=None) -> dict:
     "The run's data sets (`ixlinx.data.open_clips`), generating the moving shapes when `tc.data` is None."
-    data = Path(tc.data).resolve() if tc.data is not None else moving_shapes(tc.n_videos, tc.render_size, tc.frames, tc.seed, tc.quiet)
+    data = Path(tc.data).resolve() if tc.data is not None else moving_shapes(tc.n_videos, tc.render_size, tc.frames, tc.seed, tc.quiet,
+                                                                     tc.workers or usable_cores())
     spec = ClipSpec(num_frames=tc.frames, size=tc.size, sampling=tc.sampling, seed=tc.seed)
     d = open_clips(data, spec, cache_dir()/'clips', tc.workers or usable_cores(), tc.strict,
                    tc.val_fraction, tc.test_fraction, classes, progress=not tc.quiet)
@@ -317,11 +320,11 @@ def train_task(tc:TaskConfig) -> dict:
     t_train = time.perf_counter() - t0 - t_data
     held = heldout_split(d)
     res = dict(split=held)
-    if held is not None:
+    if held is not None and (tc.score_live or tr.ema is None):
         res['live'] = score(tr.model, d[held])
-        if tr.ema is not None:
-            with tr.ema.average_parameters(tr.model):
-                res['ema'] = score(tr.model, d[held])
+    if held is not None and tr.ema is not None:
+        with tr.ema.average_parameters(tr.model):
+            res['ema'] = score(tr.model, d[held])
     t_total = time.perf_counter() - t0
     out = dict(res, classes=d['classes'], n_train=len(d['train']), steps=tr.step, checkpoint=str(Path(tc.output_dir)/'last.ckpt'),
                seconds=dict(data=t_data, train=t_train, score=t_total - t_data - t_train, total=t_total))
