@@ -69,27 +69,36 @@ class VideoDecodeError(RuntimeError):
     def __init__(self, path, cause): self.path, self.cause = str(path), cause; super().__init__(f"cannot decode video {str(path)!r}: {cause}")
 
 # %% ../nbs/01_video.ipynb #b0f74fb3
+def _suspect(info:dict, n_packets:int, header_frames:int) -> str|None:
+    "Why decord might abort on this file (its index disagrees with the packets), or None."
+    if header_frames > 0 and header_frames != n_packets: return f"its index claims {header_frames} frames, the file holds {n_packets}"
+    return None
+
 @functools.lru_cache(maxsize=4096)
 def _probe(path:str, size:int, mtime:int) -> dict:
     try:
         with av.open(path) as c:
             if not c.streams.video: raise VideoDecodeError(path, 'no video stream in the file')
             s = c.streams.video[0]
-            pts, keys = [], []
+            pts, keys, n_packets = [], [], 0
             for p in c.demux(s):
+                n_packets += p.size > 0
                 if p.size == 0 or p.pts is None or p.is_discard: continue
                 if p.pos is not None and p.pos + p.size > size:
                     raise VideoDecodeError(path, f"truncated: frame data at byte {p.pos} runs past the end of the file ({size} bytes)")
                 pts.append(p.pts)
                 if p.is_keyframe: keys.append(p.pts)
             cc = s.codec_context
+            if cc is None or cc.codec is None: raise VideoDecodeError(path, 'the video stream has no known codec')
             info = dict(codec=cc.codec.canonical_name, width=cc.width, height=cc.height, fps=float(s.average_rate or 0),
                         time_base=float(s.time_base), pts=sorted(pts), keyframes=sorted(keys) or sorted(pts)[:1])
+            header_frames = s.frames
     except VideoDecodeError: raise
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError, IndexError) as e: raise VideoDecodeError(path, f"{type(e).__name__}: {e}") from e
     if not info['pts']: raise VideoDecodeError(path, 'the video stream holds no frames (truncated?)')
     if not info['width'] or not info['height']: raise VideoDecodeError(path, 'the video stream has no frame size')
     info['num_frames'] = len(info['pts'])
+    info['suspect'] = _suspect(info, n_packets, header_frames)
     return info
 
 def probe_video(path:str|Path, # a video file
@@ -147,10 +156,13 @@ def _decode_decord(path:str, indices:list, info:dict, size:tuple|None=None) -> n
     "Frames `indices` of `path` as a (k, H, W, 3) uint8 array, decoded with decord."
     if info['codec'] in _NO_DECORD_CODECS:
         raise VideoDecodeError(path, f"codec {info['codec']!r} is not supported by decord's bundled FFmpeg; use backend='pyav'")
+    if info.get('suspect'):  # decord trusts the index and can abort the process (std::bad_alloc) on it
+        raise VideoDecodeError(path, f"{info['suspect']}; decord could crash on it, so it is not used: use backend='pyav'")
     kw = dict(num_threads=1 if info['codec'] in ('vp9', 'vp8') else 0)  # VP9 + num_threads=0 fails on strided access
     if size is not None: kw |= dict(width=size[1], height=size[0])
     try:
         vr = decord.VideoReader(path, ctx=decord.cpu(0), **kw)
+        if len(vr) <= max(indices): raise VideoDecodeError(path, f"decord finds {len(vr)} frames, the probe {info['num_frames']}: use backend='pyav'")
         return vr.get_batch(list(indices)).asnumpy()
     except (decord.DECORDError, RuntimeError) as e: raise VideoDecodeError(path, f"decord: {str(e).splitlines()[0]}") from e
 
@@ -200,7 +212,7 @@ def frame_change_scores(path:str|Path, # a video file
 def _backend(backend:str, info:dict) -> str:
     if backend not in ('auto', 'decord', 'pyav'): raise ValueError(f"backend must be 'auto', 'decord' or 'pyav', got {backend!r}")
     if backend == 'decord' and decord is None: raise ValueError("backend='decord' but decord is not installed (pip install decord), use 'pyav'")
-    if backend == 'auto': return 'decord' if decord is not None and info['codec'] not in _NO_DECORD_CODECS else 'pyav'
+    if backend == 'auto': return 'decord' if decord is not None and info['codec'] not in _NO_DECORD_CODECS and not info.get('suspect') else 'pyav'
     return backend
 
 # %% ../nbs/01_video.ipynb #c78da40f
