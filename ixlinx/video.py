@@ -70,9 +70,10 @@ class VideoDecodeError(RuntimeError):
     def __init__(self, path, cause): self.path, self.cause = str(path), cause; super().__init__(f"cannot decode video {str(path)!r}: {cause}")
 
 # %% ../nbs/01_video.ipynb #b0f74fb3
-def _suspect(info:dict, n_packets:int, header_frames:int) -> str|None:
-    "Why decord might abort on this file (its index disagrees with the packets), or None."
-    if header_frames > 0 and header_frames != n_packets: return f"its index claims {header_frames} frames, the file holds {n_packets}"
+def _suspect(size:int, n_packets:int, header_frames:int) -> str|None:
+    "Why decord might abort on this file (an impossible frame count in its index), or None."
+    # decord sizes its frame tables by the index: 2**31 frames in a 90 kB file is std::bad_alloc and abort()
+    if header_frames > size: return f"its index claims {header_frames} frames, more than the file has bytes ({n_packets} found)"
     return None
 
 @functools.lru_cache(maxsize=4096)
@@ -99,7 +100,7 @@ def _probe(path:str, size:int, mtime:int) -> dict:
     if not info['pts']: raise VideoDecodeError(path, 'the video stream holds no frames (truncated?)')
     if not info['width'] or not info['height']: raise VideoDecodeError(path, 'the video stream has no frame size')
     info['num_frames'] = len(info['pts'])
-    info['suspect'] = _suspect(info, n_packets, header_frames)
+    info['suspect'] = _suspect(size, n_packets, header_frames)
     return info
 
 def probe_video(path:str|Path, # a video file
@@ -206,9 +207,16 @@ def frame_change_scores(path:str|Path, # a video file
                        ) -> np.ndarray:
     "(n,) mean absolute difference of each frame to the previous one (score 0 for frame 0), at low resolution."
     info, b = probe_video(path), _backend(backend, probe_video(path))
-    dec = _decode_decord if b == 'decord' else _decode_pyav
-    x = dec(str(path), list(range(info['num_frames'])), info, size=(res, res)).astype(np.float32).mean(-1) / 255  # (n, res, res)
+    x = _decode(str(path), list(range(info['num_frames'])), info, b, backend, size=(res, res)).astype(np.float32).mean(-1) / 255  # (n, res, res)
     return np.concatenate([[0.0], np.abs(np.diff(x, axis=0)).mean((1, 2))])
+
+def _decode(path:str, indices:list, info:dict, b:str, backend:str, size:tuple|None=None) -> np.ndarray:
+    "Decode with backend `b`; under `backend='auto'` a file decord fails on (e.g. frames 16, 24 or 48 pixels wide) goes to PyAV."
+    if b != 'decord': return _decode_pyav(path, indices, info, size)
+    try: return _decode_decord(path, indices, info, size)
+    except VideoDecodeError:
+        if backend != 'auto': raise
+        return _decode_pyav(path, indices, info, size)
 
 def _backend(backend:str, info:dict) -> str:
     if backend not in ('auto', 'decord', 'pyav'): raise ValueError(f"backend must be 'auto', 'decord' or 'pyav', got {backend!r}")
@@ -267,7 +275,7 @@ def extract_video_frames(path:str|Path, # a video file
     if size is not None and (len(size) != 2 or min(size) < 1): raise ValueError(f"size must be (height, width) of positive ints or None, got {size!r}")
     b = _backend(backend, info)
     idx = video_indices(path, num_frames, sampling, seed, b, start, end)
-    arr = (_decode_decord if b == 'decord' else _decode_pyav)(str(path), idx, info)  # (k, H, W, 3) uint8
+    arr = _decode(str(path), idx, info, b, backend)  # (k, H, W, 3) uint8
     x = resize_frames(torch.from_numpy(arr).permute(0, 3, 1, 2), size).numpy()  # (k, 3, h, w) uint8
     k, T = len(idx), num_frames or len(idx)
     out = np.empty((T, *x.shape[1:]), np.float32); np.multiply(x, np.float32(1 / 255), out=out[:k])
