@@ -159,9 +159,9 @@ def cmd_train(a) -> int:
     print(f"data {s['data']:.0f}s, training {s['train']:.0f}s, scoring {s['score']:.0f}s, total {s['total']:.0f}s")
     for k in ('live', 'ema'):
         if k in r:
-            _print_scores(r[k], f"held-out, {k} weights")
-    best = r.get('ema', r['live'])
-    if best['examples']:
+            _print_scores(r[k], f"held-out {r['split']} split, {k} weights")
+    best = r.get('ema', r.get('live'))
+    if best and best['examples']:
         print(f"e.g. {best['examples'][0][0]!r} (true {best['examples'][0][1]!r})")
     print(f"checkpoint: {r['checkpoint']}")
     return 0
@@ -197,7 +197,11 @@ def cmd_eval(a) -> int:
     data = a.data or meta.get('data')
     if not data or not Path(data).exists():
         raise FileNotFoundError(f"--data: the checkpoint's data {data} is gone; pass --data")
-    d = open_clips(data, meta['spec'], cache_dir()/'clips', a.workers or usable_cores(), a.strict, classes=meta['classes'], progress=False)
+    task = json.loads(meta.get('task', '{}'))  # the training run's split fractions re-create its splits
+    d = open_clips(data, meta['spec'], cache_dir()/'clips', a.workers or usable_cores(), a.strict, task.get('val_fraction', 0.1),
+                   task.get('test_fraction', 0.1), classes=meta['classes'], progress=False)
+    if len(d[a.split]) == 0:
+        raise ValueError(f"--split {a.split}: the {a.split} split of {data} is empty")
     r = score(model, d[a.split])
     if a.json:
         print(json.dumps(dict(r, split=a.split, classes=meta['classes'])))

@@ -23,7 +23,7 @@ from .video import make_moving_shapes
 # %% auto #0
 __all__ = ['PROMPT', 'TaskConfig', 'usable_cores', 'cache_dir', 'moving_shapes', 'CaptionSet', 'caption_loss', 'pixel_stats',
            'task_model_config', 'training_bytes', 'check_fits', 'describe', 'top_classes', 'score', 'report_lines',
-           'task_data', 'task_trainer', 'train_task', 'load_task', 'clip_tensor']
+           'task_data', 'task_trainer', 'heldout_split', 'train_task', 'load_task', 'clip_tensor']
 
 # %% ../nbs/12a_task.ipynb #5bef9535
 @dataclass
@@ -250,7 +250,7 @@ def report_lines(r:dict, classes:list[str]) -> list[str]:
 # %% ../nbs/12a_task.ipynb #76cf9a11
 def task_data(tc:TaskConfig, classes:list[str]|None=None) -> dict:
     "The run's data sets (`ixlinx.data.open_clips`), generating the moving shapes when `tc.data` is None."
-    data = tc.data if tc.data is not None else moving_shapes(tc.n_videos, tc.render_size, tc.frames, tc.seed, tc.quiet)
+    data = Path(tc.data).resolve() if tc.data is not None else moving_shapes(tc.n_videos, tc.render_size, tc.frames, tc.seed, tc.quiet)
     spec = ClipSpec(num_frames=tc.frames, size=tc.size, sampling=tc.sampling, seed=tc.seed)
     d = open_clips(data, spec, cache_dir()/'clips', tc.workers or usable_cores(), tc.strict,
                    tc.val_fraction, tc.test_fraction, classes, progress=not tc.quiet)
@@ -290,6 +290,18 @@ def task_trainer(tc:TaskConfig, d:dict, device:torch.device) -> Trainer:
     return Trainer(model, dl, None, caption_loss, train, meta=meta)
 
 # %% ../nbs/12a_task.ipynb #a59b92bd
+def heldout_split(d:dict) -> str|None:
+    "The split to score a run on: 'test', else 'val' (with a note), else None."
+    for s in ('test', 'val'):
+        if len(d[s]):
+            if s == 'val':
+                print(f"note: the test split of {d['data']} is empty: scoring the validation split", file=sys.stderr)
+            return s
+    print(f"note: {d['data']} has no test or validation clips (rows that share a file share its split; "
+          "give the manifest a split column): nothing to score", file=sys.stderr)
+    return None
+
+# %% ../nbs/12a_task.ipynb #919d9f08
 def train_task(tc:TaskConfig) -> dict:
     "Train on `tc.data` (or the generated clips), score the test split; returns timings and scores."
     t0 = time.perf_counter()
@@ -303,15 +315,20 @@ def train_task(tc:TaskConfig) -> dict:
               f"clips, {len(d['classes'])} classes; {tr.total_steps} steps on {tr.device}", file=sys.stderr, flush=True)
     tr.fit()
     t_train = time.perf_counter() - t0 - t_data
-    res = dict(live=score(tr.model, d['test']))
-    if tr.ema is not None:
-        with tr.ema.average_parameters(tr.model):
-            res['ema'] = score(tr.model, d['test'])
+    held = heldout_split(d)
+    res = dict(split=held)
+    if held is not None:
+        res['live'] = score(tr.model, d[held])
+        if tr.ema is not None:
+            with tr.ema.average_parameters(tr.model):
+                res['ema'] = score(tr.model, d[held])
     t_total = time.perf_counter() - t0
-    return dict(res, classes=d['classes'], n_train=len(d['train']), checkpoint=str(Path(tc.output_dir)/'last.ckpt'),
-                seconds=dict(data=t_data, train=t_train, score=t_total - t_data - t_train, total=t_total))
+    out = dict(res, classes=d['classes'], n_train=len(d['train']), steps=tr.step, checkpoint=str(Path(tc.output_dir)/'last.ckpt'),
+               seconds=dict(data=t_data, train=t_train, score=t_total - t_data - t_train, total=t_total))
+    Path(tc.output_dir, 'results.json').write_text(json.dumps(out, indent=1))
+    return out
 
-# %% ../nbs/12a_task.ipynb #a56a94e0
+# %% ../nbs/12a_task.ipynb #64c14a3d
 def load_task(path:str|Path, use_ema:bool=True, quantize:str|None=None) -> tuple[IXLinx, dict]:
     "The `IXLinx` of an `ixlinx train` checkpoint, and its meta (with `classes` and `spec` filled in)."
     ck = load_checkpoint(path)

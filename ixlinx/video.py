@@ -269,8 +269,9 @@ def extract_video_frames(path:str|Path, # a video file
                          backend:str='auto', # 'auto' (decord if installed, else PyAV), 'decord' or 'pyav'
                          start:float|None=None, # segment start in seconds (None = the whole video)
                          end:float|None=None, # segment end in seconds, exclusive
+                         uint8:bool=False, # return the frames as uint8 in [0, 255] (no float copy)
                         ) -> tuple[Tensor, Tensor]:
-    "Frames (T, 3, H, W) float32 in [0, 1] and mask (T,) (1 = real frame, 0 = padding)."
+    "Frames (T, 3, H, W) float32 in [0, 1] (or uint8) and mask (T,) (1 = real frame, 0 = padding)."
     info = probe_video(path)
     if size is not None and (len(size) != 2 or min(size) < 1): raise ValueError(f"size must be (height, width) of positive ints or None, got {size!r}")
     b = _backend(backend, info)
@@ -278,7 +279,9 @@ def extract_video_frames(path:str|Path, # a video file
     arr = _decode(str(path), idx, info, b, backend)  # (k, H, W, 3) uint8
     x = resize_frames(torch.from_numpy(arr).permute(0, 3, 1, 2), size).numpy()  # (k, 3, h, w) uint8
     k, T = len(idx), num_frames or len(idx)
-    out = np.empty((T, *x.shape[1:]), np.float32); np.multiply(x, np.float32(1 / 255), out=out[:k])
+    out = np.empty((T, *x.shape[1:]), np.uint8 if uint8 else np.float32)
+    if uint8: out[:k] = x
+    else: np.multiply(x, np.float32(1 / 255), out=out[:k])
     out[k:] = out[k - 1]  # pad by repeating the last frame
     mask = np.zeros(T, np.float32); mask[:k] = 1
     return torch.from_numpy(out), torch.from_numpy(mask)
