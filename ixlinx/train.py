@@ -642,6 +642,7 @@ def _preempt(self:Trainer):
     where = f"{name} at step {self.step}/{self.total_steps}"
     if self.out is None: raise TrainingInterrupted(f"{where}: stopped without a checkpoint (no output_dir)", self._stop_signal, None)
     path = self.save_checkpoint() if self.last_checkpoint_step != self.step else self.last_checkpoint
+    path = path or self.out/f"step_{self.step:08d}.ckpt"   # other DDP ranks: the file rank 0 wrote
     raise TrainingInterrupted(f"{where}: saved {path}; resume with --resume-from {self.out/'last.ckpt'} "
                               "(TrainConfig.resume_from)", self._stop_signal, path)
 
