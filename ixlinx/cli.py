@@ -234,8 +234,10 @@ def _media(a, meta:dict, cfg) -> dict:
     if a.image:
         import torch.nn.functional as F
         import torchvision
-        try: img = torchvision.io.read_image(a.image, torchvision.io.ImageReadMode.RGB).float()[None] / 255  # (1, 3, H, W)
-        except RuntimeError as e: raise ValueError(f"--image: {a.image} is not a readable PNG/JPEG image ({str(e).split(', ')[-1]})") from None
+        try: img = torchvision.io.read_image(a.image, torchvision.io.ImageReadMode.RGB)  # (3, H, W) uint8
+        except RuntimeError as e:
+            raise ValueError(f"--image: {a.image} is not a readable PNG/JPEG image ({str(e).split(', ')[-1]})") from None
+        img = img.float()[None] / 255  # (1, 3, H, W)
         m['image'] = F.interpolate(img, size=(cfg.image_size, cfg.image_size), mode='bilinear', antialias=True)
     if a.audio:
         m['audio'] = read_wav(a.audio)

@@ -15,7 +15,8 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from .core import ConfigError, count_params, time_fn
 from .model import IXLinx, IXLinxConfig, PRESETS
-from .train import CheckpointError, CheckpointFormatError, CheckpointVersionError, check_checkpoint, load_checkpoint
+from .train import (CheckpointError, CheckpointFormatError, CheckpointVersionError, check_checkpoint,
+                          load_checkpoint)
 
 # %% auto #0
 __all__ = ['QUANT_MODES', 'EXPORT_VERSION', 'CHECKPOINT_VERSION', 'MIGRATIONS', 'is_quantizable', 'quantize', 'save_pretrained',
@@ -102,13 +103,17 @@ def _export_config(path:Path) -> IXLinxConfig:
     for f in ('config.json', 'model.safetensors'):
         if not (path/f).is_file(): raise ExportError(f"{path} is not an ixlinx export: {f} is missing", 'missing')
     try: meta = json.loads((path/'config.json').read_text())
-    except (UnicodeDecodeError, ValueError) as e: raise ExportError(f"{path/'config.json'} is not valid JSON ({e}): export the model again", 'config') from None
-    if not isinstance(meta, dict) or meta.get('format') != 'ixlinx.export': raise ExportError(f"{path/'config.json'} is not an ixlinx export config", 'config')
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ExportError(f"{path/'config.json'} is not valid JSON ({e}): export the model again", 'config') from None
+    if not isinstance(meta, dict) or meta.get('format') != 'ixlinx.export':
+        raise ExportError(f"{path/'config.json'} is not an ixlinx export config", 'config')
     if not isinstance(meta.get('version', 0), int) or meta.get('version', 0) > EXPORT_VERSION:
-        raise ExportError(f"{path} has export version {meta['version']}; this ixlinx reads up to {EXPORT_VERSION}: upgrade ixlinx", 'newer')
+        raise ExportError(f"{path} has export version {meta['version']}; this ixlinx reads up to {EXPORT_VERSION}: "
+                          "upgrade ixlinx", 'newer')
     try: return IXLinxConfig.from_dict(meta['config']), meta
     except (ConfigError, KeyError, TypeError, ValueError) as e:
-        raise ExportError(f"{path/'config.json'} holds no valid model config: {str(e).splitlines()[0] if str(e) else type(e).__name__}", 'config') from None
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ExportError(f"{path/'config.json'} holds no valid model config: {why}", 'config') from None
 
 def from_pretrained(path:str|Path, # a directory written by `save_pretrained` / `export_model`
                     device='cpu') -> IXLinx:
@@ -121,7 +126,8 @@ def from_pretrained(path:str|Path, # a directory written by `save_pretrained` / 
     try: _copy_safetensors(path/'model.safetensors', want)
     except ExportError: raise
     except Exception as e:  # safetensors' own error type (header, truncation) is not exported by every version
-        raise ExportError(f"{path/'model.safetensors'} is not a readable safetensors file: {str(e).splitlines()[0][:160]}", 'weights') from None
+        why = str(e).splitlines()[0][:160]
+        raise ExportError(f"{path/'model.safetensors'} is not a readable safetensors file: {why}", 'weights') from None
     return model.to(device)
 
 @torch.no_grad()
@@ -130,11 +136,14 @@ def _copy_safetensors(file:Path, want:dict):
     with safe_open(file, framework='pt') as f:
         have = set(f.keys())
         missing, unexpected = sorted(set(want) - have), sorted(have - set(want))
-        if missing or unexpected: raise ExportError(f"{file} does not match config.json: missing {missing[:5]}, unexpected {unexpected[:5]}", 'mismatch')
+        if missing or unexpected:
+            raise ExportError(f"{file} does not match config.json: missing {missing[:5]}, unexpected {unexpected[:5]}",
+                              'mismatch')
         for k, t in want.items():
             src = f.get_tensor(k)
             if src.shape != t.shape or src.dtype != t.dtype:
-                raise ExportError(f"tensor {k!r} in {file} has shape {tuple(src.shape)} {src.dtype}, the config needs {tuple(t.shape)} {t.dtype}", 'mismatch')
+                raise ExportError(f"tensor {k!r} in {file} has shape {tuple(src.shape)} {src.dtype}, the config needs "
+                                  f"{tuple(t.shape)} {t.dtype}", 'mismatch')
             t.copy_(src)
 
 def _ix_from_pretrained(cls, path:str|Path, device='cpu') -> IXLinx:
@@ -165,7 +174,9 @@ MIGRATIONS = {0: _v0_to_v1}  # version v → v+1
 def migrate_checkpoint(ck:dict) -> dict:
     "Upgrade a checkpoint dict to `CHECKPOINT_VERSION`; a newer version raises `CheckpointVersionError`."
     v = checkpoint_version(ck)
-    if v > CHECKPOINT_VERSION: raise CheckpointVersionError(f"checkpoint format version {v} is newer than this ixlinx supports ({CHECKPOINT_VERSION}): upgrade ixlinx")
+    if v > CHECKPOINT_VERSION:
+        raise CheckpointVersionError(f"checkpoint format version {v} is newer than this ixlinx supports "
+                                     f"({CHECKPOINT_VERSION}): upgrade ixlinx")
     while v < CHECKPOINT_VERSION: ck = MIGRATIONS[v](ck); v += 1
     return ck
 

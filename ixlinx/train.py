@@ -143,12 +143,13 @@ class _Recorder:
     def __getattr__(self, k): return getattr(self.f, k)
 
 def _write_error(path:Path, e:BaseException) -> CheckpointWriteError:
+    "The one-line error for a checkpoint that could not be written."
     why = f"{e.strerror} (errno {e.errno})" if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0][:120]
     return CheckpointWriteError(f"could not write checkpoint {path}: {why}; is the disk full or a file-size limit set? "
                                 f"Nothing was replaced: the checkpoints already in {path.parent} are intact")
 
 def atomic_save(obj, path:str|Path) -> Path:
-    "`torch.save(obj)` to `path` atomically: temporary file + fsync + `os.replace`; a failed write raises `CheckpointWriteError`."
+    "`torch.save(obj)` to `path` atomically (temp file, fsync, `os.replace`); a failed write: `CheckpointWriteError`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     rec = None
@@ -158,7 +159,8 @@ def atomic_save(obj, path:str|Path) -> Path:
         os.replace(tmp, path)
     except BaseException as e:
         tmp.unlink(missing_ok=True)
-        if isinstance(e, OSError) or (rec is not None and rec.error is not None): raise _write_error(path, rec.error if rec and rec.error else e) from None
+        cause = rec.error if rec is not None and rec.error is not None else e
+        if isinstance(cause, OSError): raise _write_error(path, cause) from None
         raise
     with contextlib.suppress(OSError):  # make the rename itself durable
         fd = os.open(path.parent, os.O_RDONLY); os.fsync(fd); os.close(fd)
@@ -177,43 +179,54 @@ def link_last(src:Path, last:Path):
 # %% ../nbs/10_train.ipynb #7067de48
 _LEGACY_MAGIC = b'\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19'  # torch.save's pre-zip format
 
-def _first_line(e:BaseException, n:int=120) -> str: return (str(e).strip().splitlines() or [type(e).__name__])[0][:n]
+def _first_line(e:BaseException, n:int=120) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0][:n]
 
 def _why_unloadable(path:Path, e:BaseException) -> CheckpointError:
     "The `CheckpointError` that says why `torch.load(path, weights_only=True)` raised `e`."
-    if path.stat().st_size == 0: return CheckpointCorruptError(f"{path} is empty (0 bytes): not a checkpoint")
+    Corrupt = CheckpointCorruptError
+    if path.stat().st_size == 0: return Corrupt(f"{path} is empty (0 bytes): not a checkpoint")
     with open(path, 'rb') as f: head = f.read(16)
     if zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as z:
                 pkl = next((n for n in z.namelist() if n == 'data.pkl' or n.endswith('/data.pkl')), None)
-                if pkl is None: return CheckpointCorruptError(f"{path} is a zip archive but not a torch checkpoint (it has no data.pkl)")
-                if (bad := z.testzip()) is not None: return CheckpointCorruptError(f"{path} is not a complete checkpoint: {bad} inside it is damaged (CRC mismatch)")
+                if pkl is None: return Corrupt(f"{path} is a zip archive but not a torch checkpoint (no data.pkl)")
+                bad = z.testzip()
+                if bad is not None: return Corrupt(f"{path} is not a complete checkpoint: {bad} is damaged")
                 data = z.read(pkl)
             for _ in pickletools.genops(data): pass  # raises if the pickle itself does not parse
-        except Exception as e2: return CheckpointCorruptError(f"{path} is not a complete checkpoint: {_first_line(e2)}")
-    elif head.startswith(b'PK'): return CheckpointCorruptError(f"{path} is not a complete checkpoint: a zip file without its end (truncated?)")
-    elif not head.startswith(_LEGACY_MAGIC[:len(head)]): return CheckpointCorruptError(f"{path} is not a checkpoint (not a torch file: it starts with {head[:8]!r})")
+        except Exception as e2: return Corrupt(f"{path} is not a complete checkpoint: {_first_line(e2)}")
+    elif head.startswith(b'PK'):
+        return Corrupt(f"{path} is not a complete checkpoint: a zip file without its end (truncated?)")
+    elif not head.startswith(_LEGACY_MAGIC[:len(head)]):
+        return Corrupt(f"{path} is not a checkpoint (not a torch file: it starts with {head[:8]!r})")
     if isinstance(e, pickle.UnpicklingError) and ('GLOBAL' in str(e) or 'Unsupported' in str(e)):
-        what = m.group(1) if (m := re.search(r'GLOBAL ([\w.]+)', str(e))) else 'objects outside tensors and plain containers'
-        return CheckpointUnsafeError(f"refusing to load {path}: it is a complete checkpoint, but it holds {what}, which weights_only "
-                                     "loading does not allow; only if you trust its source, open it with torch.load(weights_only=False)")
-    return CheckpointCorruptError(f"{path} is not a complete checkpoint: {_first_line(e)}")
+        m = re.search(r'GLOBAL ([\w.]+)', str(e))
+        what = m.group(1) if m else 'objects outside tensors and plain containers'
+        return CheckpointUnsafeError(f"refusing to load {path}: it is a complete checkpoint, but it holds {what}, "
+                                     "which weights_only loading does not allow; only if you trust its source, "
+                                     "open it with torch.load(weights_only=False)")
+    return Corrupt(f"{path} is not a complete checkpoint: {_first_line(e)}")
+
+# %% ../nbs/10_train.ipynb #5bc20c2b
+_LOAD_ERRORS = (pickle.UnpicklingError, RuntimeError, OSError, EOFError, ValueError, KeyError, IndexError, TypeError,
+                AttributeError)
 
 def load_checkpoint(path:str|Path, # a file written by `atomic_save`/`Trainer.save_checkpoint`
                     map_location='cpu',
-                    verify:bool=True, # check the CRC of every record (torch.load does not: a flipped bit would load silently)
+                    verify:bool=True, # check every record's CRC (torch.load does not: a flipped bit loads silently)
                    ) -> dict:
     "Load a checkpoint with `weights_only=True`; every failure raises its own `CheckpointError` subclass."
     path = Path(path)
-    if path.is_dir(): raise CheckpointMissingError(f"checkpoint not found: {path} is a directory, not a checkpoint file")
+    if path.is_dir(): raise CheckpointMissingError(f"checkpoint not found: {path} is a directory, not a file")
     if not path.is_file(): raise CheckpointMissingError(f"checkpoint not found: {path}")
     try: ck = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, OSError, EOFError, ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
-        raise _why_unloadable(path, e) from None
+    except _LOAD_ERRORS as e: raise _why_unloadable(path, e) from None
     if verify and zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as z: bad = z.testzip()
-        if bad is not None: raise CheckpointCorruptError(f"{path} is not a complete checkpoint: {bad} inside it fails its CRC check (damaged on disk?)")
+        if bad is not None:
+            raise CheckpointCorruptError(f"{path} is not a complete checkpoint: {bad} inside it fails its CRC check")
     return ck
 
 # %% ../nbs/10_train.ipynb #98e5189e
@@ -221,27 +234,41 @@ TRAIN_FORMAT = 1  # the `ixlinx.train/N` checkpoint format this version writes a
 
 def _as_dict(c): return json.loads(c) if isinstance(c, str) else dict(c)
 
-def check_checkpoint(ck, path:str|Path, model:nn.Module|None=None, # the model it will be loaded into
-                     meta:dict|None=None) -> dict: # this run's meta: a `model_config` in it must equal the checkpoint's
-    "Raise the `CheckpointError` subclass that says why `ck` cannot be loaded into `model`; returns `ck`."
+def _check_format(ck, path):
+    "Format and version of a loaded checkpoint, else `CheckpointFormatError` / `CheckpointVersionError`."
     fmt = ck.get('format') if isinstance(ck, dict) else None
-    if not isinstance(fmt, str): raise CheckpointFormatError(f"{path} is a torch file but not an ixlinx training checkpoint (no 'format' key)")
+    if not isinstance(fmt, str):
+        raise CheckpointFormatError(f"{path} is a torch file but not an ixlinx training checkpoint (no 'format' key)")
     m = re.fullmatch(r'ixlinx\.train/(\d+)', fmt)
     if m is None: raise CheckpointFormatError(f"{path} is not an ixlinx training checkpoint (format {fmt!r})")
-    if int(m.group(1)) > TRAIN_FORMAT: raise CheckpointVersionError(f"{path} was written by a newer ixlinx (format {fmt}; this version reads up to ixlinx.train/{TRAIN_FORMAT}): upgrade ixlinx")
+    if int(m.group(1)) > TRAIN_FORMAT:
+        raise CheckpointVersionError(f"{path} was written by a newer ixlinx (format {fmt}; this version reads up to "
+                                     f"ixlinx.train/{TRAIN_FORMAT}): upgrade ixlinx")
+
+# %% ../nbs/10_train.ipynb #f26633c4
+def _check_model(ck, path, model:nn.Module|None, meta:dict|None):
+    "The same model config (when both store one), parameter names and shapes; else `CheckpointMismatchError`."
     mine, theirs = (meta or {}).get('model_config'), (ck.get('meta') or {}).get('model_config')
     if mine is not None and theirs is not None and _as_dict(mine) != _as_dict(theirs):
         a, b = _as_dict(theirs), _as_dict(mine)
         diff = [f"{k}: {a.get(k)!r} there, {b.get(k)!r} here" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
-        raise CheckpointMismatchError(f"{path} was written for a different model config ({'; '.join(diff[:3])}): use the run's own model options or a new output dir")
-    if model is not None:
-        want = unwrap_model(model).state_dict()
-        have = ck.get('model') or {}
-        miss, extra = [k for k in want if k not in have], [k for k in have if k not in want]
-        shape = [f"{k} {tuple(have[k].shape)} there, {tuple(v.shape)} here" for k, v in want.items() if k in have and tuple(have[k].shape) != tuple(v.shape)]
-        if miss or extra or shape:
-            what = '; '.join(filter(None, [shape[0] if shape else '', f"{len(miss)} missing (e.g. {miss[0]})" if miss else '', f"{len(extra)} unexpected (e.g. {extra[0]})" if extra else '']))
-            raise CheckpointMismatchError(f"{path} holds the weights of a different model ({what}): build the model it was trained with")
+        raise CheckpointMismatchError(f"{path} was written for a different model config ({'; '.join(diff[:3])}): "
+                                      "use the run's own model options or a new output dir")
+    if model is None: return
+    want, have = unwrap_model(model).state_dict(), ck.get('model') or {}
+    miss, extra = [k for k in want if k not in have], [k for k in have if k not in want]
+    shape = [f"{k} {tuple(have[k].shape)} there, {tuple(v.shape)} here" for k, v in want.items()
+             if k in have and tuple(have[k].shape) != tuple(v.shape)]
+    what = shape[:1] + ([f"{len(miss)} missing (e.g. {miss[0]})"] if miss else [])
+    what += [f"{len(extra)} unexpected (e.g. {extra[0]})"] if extra else []
+    if what: raise CheckpointMismatchError(f"{path} holds the weights of a different model ({'; '.join(what)}): "
+                                           "build the model it was trained with")
+
+def check_checkpoint(ck, path:str|Path, model:nn.Module|None=None, # the model it will be loaded into
+                     meta:dict|None=None) -> dict: # this run's meta: a `model_config` in it must equal the checkpoint's
+    "Raise the `CheckpointError` subclass that says why `ck` cannot be loaded into `model`; returns `ck`."
+    _check_format(ck, path)
+    _check_model(ck, path, model, meta)
     return ck
 
 # %% ../nbs/10_train.ipynb #aa87af20
@@ -608,7 +635,8 @@ def _lock_output_dir(self:Trainer):
     try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the kernel drops it when its process dies: no stale locks
     except BlockingIOError:
         f.seek(0); who = f.read().strip() or 'another process'; f.close()
-        raise OutputDirLockedError(f"output dir {self.out} is in use by another run ({who}): wait for it to finish or use another output dir") from None
+        raise OutputDirLockedError(f"output dir {self.out} is in use by another run ({who}): wait for it to finish "
+                                   "or use another output dir") from None
     f.seek(0); f.truncate(); f.write(f"pid {os.getpid()} on {socket.gethostname()}\n"); f.flush()
     return f
 
@@ -616,21 +644,25 @@ def _lock_output_dir(self:Trainer):
 class TrainingInterrupted(KeyboardInterrupt):
     "SIGTERM or SIGINT stopped `fit`; `checkpoint` is the file written at the current step (None without output_dir)."
     def __init__(self, msg:str, signum:int, checkpoint:Path|None):
-        super().__init__(msg); self.signum, self.checkpoint = signum, checkpoint
+        super().__init__(msg)
+        self.signum, self.checkpoint = signum, checkpoint
 
 @patch
 def _on_signal(self:Trainer, signum, frame):
     "First SIGTERM/SIGINT: finish the current step, save, stop. A second one: stop at once."
-    if self._stop_signal is not None: raise KeyboardInterrupt(f"second {signal.Signals(signum).name}: stopped without saving")
+    name = signal.Signals(signum).name
+    if self._stop_signal is not None: raise KeyboardInterrupt(f"second {name}: stopped without saving")
     self._stop_signal = signum
-    if self.is_main and self.cfg.progress: print(f"{signal.Signals(signum).name}: saving a checkpoint after this step, then stopping", flush=True)
+    if self.is_main and self.cfg.progress: print(f"{name}: saving a checkpoint after this step, then stopping")
 
 @patch
 def _stop_requested(self:Trainer) -> bool:
     "Whether any rank got a stop signal (all ranks agree, so all save together)."
     flag = getattr(self, '_stop_signal', None) or 0
     if self.world > 1:
-        t = torch.tensor(flag, device=self.device); dist.all_reduce(t, op=dist.ReduceOp.MAX); flag = int(t)
+        t = torch.tensor(flag, device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        flag = int(t)
         self._stop_signal = flag or None
     return bool(flag)
 
@@ -640,7 +672,8 @@ def _preempt(self:Trainer):
     "Write a checkpoint at the current step and raise `TrainingInterrupted` with how to resume."
     name = signal.Signals(self._stop_signal).name
     where = f"{name} at step {self.step}/{self.total_steps}"
-    if self.out is None: raise TrainingInterrupted(f"{where}: stopped without a checkpoint (no output_dir)", self._stop_signal, None)
+    if self.out is None:
+        raise TrainingInterrupted(f"{where}: stopped without a checkpoint (no output_dir)", self._stop_signal, None)
     path = self.save_checkpoint() if self.last_checkpoint_step != self.step else self.last_checkpoint
     path = path or self.out/f"step_{self.step:08d}.ckpt"   # other DDP ranks: the file rank 0 wrote
     raise TrainingInterrupted(f"{where}: saved {path}; resume with --resume-from {self.out/'last.ckpt'} "

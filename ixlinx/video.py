@@ -73,7 +73,8 @@ class VideoDecodeError(RuntimeError):
 def _suspect(size:int, n_packets:int, header_frames:int) -> str|None:
     "Why decord might abort on this file (an impossible frame count in its index), or None."
     # decord sizes its frame tables by the index: 2**31 frames in a 90 kB file is std::bad_alloc and abort()
-    if header_frames > size: return f"its index claims {header_frames} frames, more than the file has bytes ({n_packets} found)"
+    if header_frames > size:
+        return f"its index claims {header_frames} frames, more than the file has bytes ({n_packets} found)"
     return None
 
 @functools.lru_cache(maxsize=4096)
@@ -159,12 +160,13 @@ def _decode_decord(path:str, indices:list, info:dict, size:tuple|None=None) -> n
     if info['codec'] in _NO_DECORD_CODECS:
         raise VideoDecodeError(path, f"codec {info['codec']!r} is not supported by decord's bundled FFmpeg; use backend='pyav'")
     if info.get('suspect'):  # decord trusts the index and can abort the process (std::bad_alloc) on it
-        raise VideoDecodeError(path, f"{info['suspect']}; decord could crash on it, so it is not used: use backend='pyav'")
+        raise VideoDecodeError(path, f"{info['suspect']}; decord could crash on it, so it is not used: backend='pyav'")
     kw = dict(num_threads=1 if info['codec'] in ('vp9', 'vp8') else 0)  # VP9 + num_threads=0 fails on strided access
     if size is not None: kw |= dict(width=size[1], height=size[0])
     try:
         vr = decord.VideoReader(path, ctx=decord.cpu(0), **kw)
-        if len(vr) <= max(indices): raise VideoDecodeError(path, f"decord finds {len(vr)} frames, the probe {info['num_frames']}: use backend='pyav'")
+        if len(vr) <= max(indices):
+            raise VideoDecodeError(path, f"decord finds {len(vr)} frames, the probe {info['num_frames']}: backend='pyav'")
         return vr.get_batch(list(indices)).asnumpy()
     except (decord.DECORDError, RuntimeError) as e: raise VideoDecodeError(path, f"decord: {str(e).splitlines()[0]}") from e
 
@@ -207,11 +209,12 @@ def frame_change_scores(path:str|Path, # a video file
                        ) -> np.ndarray:
     "(n,) mean absolute difference of each frame to the previous one (score 0 for frame 0), at low resolution."
     info, b = probe_video(path), _backend(backend, probe_video(path))
-    x = _decode(str(path), list(range(info['num_frames'])), info, b, backend, size=(res, res)).astype(np.float32).mean(-1) / 255  # (n, res, res)
+    x = _decode(str(path), list(range(info['num_frames'])), info, b, backend, size=(res, res))
+    x = x.astype(np.float32).mean(-1) / 255  # (n, res, res)
     return np.concatenate([[0.0], np.abs(np.diff(x, axis=0)).mean((1, 2))])
 
 def _decode(path:str, indices:list, info:dict, b:str, backend:str, size:tuple|None=None) -> np.ndarray:
-    "Decode with backend `b`; under `backend='auto'` a file decord fails on (e.g. frames 16, 24 or 48 pixels wide) goes to PyAV."
+    "Decode with backend `b`; under `backend='auto'` files decord fails on (e.g. 16, 24, 48 px wide frames) go to PyAV."
     if b != 'decord': return _decode_pyav(path, indices, info, size)
     try: return _decode_decord(path, indices, info, size)
     except VideoDecodeError:
@@ -221,7 +224,9 @@ def _decode(path:str, indices:list, info:dict, b:str, backend:str, size:tuple|No
 def _backend(backend:str, info:dict) -> str:
     if backend not in ('auto', 'decord', 'pyav'): raise ValueError(f"backend must be 'auto', 'decord' or 'pyav', got {backend!r}")
     if backend == 'decord' and decord is None: raise ValueError("backend='decord' but decord is not installed (pip install decord), use 'pyav'")
-    if backend == 'auto': return 'decord' if decord is not None and info['codec'] not in _NO_DECORD_CODECS and not info.get('suspect') else 'pyav'
+    if backend == 'auto':
+        ok = decord is not None and info['codec'] not in _NO_DECORD_CODECS and not info.get('suspect')
+        return 'decord' if ok else 'pyav'
     return backend
 
 # %% ../nbs/01_video.ipynb #c78da40f
