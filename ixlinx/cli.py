@@ -113,9 +113,14 @@ def _export_args(s):
     s.add_argument('--quantize', default=None, choices=QUANT, help='quantise linear layers before exporting')
 
 # %% ../nbs/13_cli.ipynb #6de4dde5
+class _Parser(argparse.ArgumentParser):
+    "An `ArgumentParser` whose usage errors are one line on stderr (the sub-commands inherit it)."
+    def error(self, message:str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
 def build_parser() -> argparse.ArgumentParser:
     "The `ixlinx` argument parser with all sub-commands."
-    p = argparse.ArgumentParser(prog='ixlinx', description='ixlinx: efficient multimodal video models.')
+    p = _Parser(prog='ixlinx', description='ixlinx: efficient multimodal video models.')
     p.add_argument('--version', action='version', version=f'ixlinx {ixlinx.__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
     _train_args(sub.add_parser('train', help='train on your videos (or generated ones); prints held-out accuracies'))
@@ -176,6 +181,7 @@ def cmd_meta_train(a) -> int:
 # %% ../nbs/13_cli.ipynb #d98eb7d8
 def _need_file(path, flag:str):
     "A clear error for a flag naming a file that does not exist."
+    if path is not None and Path(path).is_dir(): raise IsADirectoryError(f"{flag}: {path} is a directory, not a file")
     if path is not None and not Path(path).is_file():
         raise FileNotFoundError(f"{flag}: no such file: {path}")
 
@@ -211,10 +217,12 @@ def read_wav(path):
     import wave
     import numpy as np
     import torch
-    with wave.open(str(path)) as w:
-        if w.getsampwidth() != 2:
-            raise ValueError(f"--audio: {path} must be 16-bit PCM")
-        x = np.frombuffer(w.readframes(w.getnframes()), np.int16).reshape(-1, w.getnchannels())[:, 0]
+    try:
+        with wave.open(str(path)) as w:
+            if w.getsampwidth() != 2:
+                raise ValueError(f"--audio: {path} must be 16-bit PCM")
+            x = np.frombuffer(w.readframes(w.getnframes()), np.int16).reshape(-1, w.getnchannels())[:, 0]
+    except (wave.Error, EOFError) as e: raise ValueError(f"--audio: {path} is not a readable .wav file ({e})") from None
     return torch.from_numpy(x.astype(np.float32) / 32768)[None]
 
 # %% ../nbs/13_cli.ipynb #aa4da5d0
@@ -227,7 +235,10 @@ def _media(a, meta:dict, cfg) -> dict:
     if a.image:
         import torch.nn.functional as F
         import torchvision
-        img = torchvision.io.read_image(a.image, torchvision.io.ImageReadMode.RGB).float()[None] / 255  # (1, 3, H, W)
+        try: img = torchvision.io.read_image(a.image, torchvision.io.ImageReadMode.RGB)  # (3, H, W) uint8
+        except RuntimeError as e:
+            raise ValueError(f"--image: {a.image} is not a readable PNG/JPEG image ({str(e).split(', ')[-1]})") from None
+        img = img.float()[None] / 255  # (1, 3, H, W)
         m['image'] = F.interpolate(img, size=(cfg.image_size, cfg.image_size), mode='bilinear', antialias=True)
     if a.audio:
         m['audio'] = read_wav(a.audio)
@@ -350,9 +361,9 @@ def main(argv:list[str]|None=None) -> int:
     warnings.formatwarning = lambda msg, cat, *rest, **kw: f"warning: {msg}\n"
     try:
         return COMMANDS[args.command](args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # TrainingInterrupted (SIGTERM/Ctrl-C in fit) says where it saved and how to resume
+        print(f"ixlinx {args.command}: {str(e).splitlines()[0]}" if str(e) else "interrupted", file=sys.stderr)
+        return 128 + getattr(e, 'signum', 2)
     except Exception as e:
         if not isinstance(e, _user_errors()):
             raise

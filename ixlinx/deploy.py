@@ -13,14 +13,15 @@ from torch import nn, Tensor
 from fastcore.basics import patch
 from safetensors import safe_open
 from safetensors.torch import save_file
-from .core import count_params, time_fn
+from .core import ConfigError, count_params, time_fn
 from .model import IXLinx, IXLinxConfig, PRESETS
-from .train import CheckpointError, load_checkpoint
+from .train import (CheckpointError, CheckpointFormatError, CheckpointVersionError, check_checkpoint,
+                          load_checkpoint)
 
 # %% auto #0
 __all__ = ['QUANT_MODES', 'EXPORT_VERSION', 'CHECKPOINT_VERSION', 'MIGRATIONS', 'is_quantizable', 'quantize', 'save_pretrained',
-           'from_pretrained', 'checkpoint_version', 'migrate_checkpoint', 'model_from_checkpoint', 'export_model',
-           'weight_memory', 'benchmark_deploy']
+           'ExportError', 'from_pretrained', 'checkpoint_version', 'migrate_checkpoint', 'model_from_checkpoint',
+           'export_model', 'weight_memory', 'benchmark_deploy']
 
 # %% ../nbs/15_deploy.ipynb #58e8547b
 QUANT_MODES = ('int8', 'int8-dynamic', 'int4')
@@ -93,30 +94,57 @@ def save_pretrained(model:IXLinx, out_dir:str|Path, history:list|None=None) -> P
     return out
 
 # %% ../nbs/15_deploy.ipynb #7dc13adf
+class ExportError(CheckpointError):
+    "An export directory that cannot be loaded; `kind`: 'missing', 'config', 'newer', 'weights' or 'mismatch'."
+    def __init__(self, msg:str, kind:str): super().__init__(msg); self.kind = kind
+
+def _export_config(path:Path) -> IXLinxConfig:
+    "The model config of export directory `path`, every problem an `ExportError` of its kind."
+    for f in ('config.json', 'model.safetensors'):
+        if not (path/f).is_file(): raise ExportError(f"{path} is not an ixlinx export: {f} is missing", 'missing')
+    try: meta = json.loads((path/'config.json').read_text())
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ExportError(f"{path/'config.json'} is not valid JSON ({e}): export the model again", 'config') from None
+    if not isinstance(meta, dict) or meta.get('format') != 'ixlinx.export':
+        raise ExportError(f"{path/'config.json'} is not an ixlinx export config", 'config')
+    if not isinstance(meta.get('version', 0), int) or meta.get('version', 0) > EXPORT_VERSION:
+        raise ExportError(f"{path} has export version {meta['version']}; this ixlinx reads up to {EXPORT_VERSION}: "
+                          "upgrade ixlinx", 'newer')
+    try: return IXLinxConfig.from_dict(meta['config']), meta
+    except (ConfigError, KeyError, TypeError, ValueError) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ExportError(f"{path/'config.json'} holds no valid model config: {why}", 'config') from None
+
 def from_pretrained(path:str|Path, # a directory written by `save_pretrained` / `export_model`
                     device='cpu') -> IXLinx:
-    "Load an exported model (fp32 or quantised) from `path`."
+    "Load an exported model (fp32 or quantised) from `path`; a damaged export raises `ExportError`."
     path = Path(path)
-    for f in ('config.json', 'model.safetensors'):
-        if not (path/f).is_file(): raise FileNotFoundError(f"{path} is not an ixlinx export: {f} is missing")
-    meta = json.loads((path/'config.json').read_text())
-    if meta.get('format') != 'ixlinx.export': raise ValueError(f"{path/'config.json'} is not an ixlinx export config")
-    if meta.get('version', 0) > EXPORT_VERSION: raise ValueError(f"{path} has export version {meta['version']}; this ixlinx reads up to {EXPORT_VERSION}: upgrade ixlinx")
-    model = IXLinx(IXLinxConfig.from_dict(meta['config'])).eval()
+    cfg, meta = _export_config(path)
+    model = IXLinx(cfg).eval()
     if meta.get('quantize'): quantize(model, meta['quantize'])
     want, _ = _plain_state(model)
-    with safe_open(path/'model.safetensors', framework='pt') as f:
+    try: _copy_safetensors(path/'model.safetensors', want)
+    except ExportError: raise
+    except Exception as e:  # safetensors' own error type (header, truncation) is not exported by every version
+        why = str(e).splitlines()[0][:160]
+        raise ExportError(f"{path/'model.safetensors'} is not a readable safetensors file: {why}", 'weights') from None
+    return model.to(device)
+
+@torch.no_grad()
+def _copy_safetensors(file:Path, want:dict):
+    "Copy every tensor of `file` into `want`, checking names, shapes and dtypes."
+    with safe_open(file, framework='pt') as f:
         have = set(f.keys())
         missing, unexpected = sorted(set(want) - have), sorted(have - set(want))
         if missing or unexpected:
-            raise ValueError(f"{path/'model.safetensors'} does not match config.json: missing {missing[:5]}, unexpected {unexpected[:5]}")
-        with torch.no_grad():
-            for k, t in want.items():
-                src = f.get_tensor(k)
-                if src.shape != t.shape or src.dtype != t.dtype:
-                    raise ValueError(f"tensor {k!r} in {path/'model.safetensors'} has shape {tuple(src.shape)} {src.dtype}, the config needs {tuple(t.shape)} {t.dtype}")
-                t.copy_(src)
-    return model.to(device)
+            raise ExportError(f"{file} does not match config.json: missing {missing[:5]}, unexpected {unexpected[:5]}",
+                              'mismatch')
+        for k, t in want.items():
+            src = f.get_tensor(k)
+            if src.shape != t.shape or src.dtype != t.dtype:
+                raise ExportError(f"tensor {k!r} in {file} has shape {tuple(src.shape)} {src.dtype}, the config needs "
+                                  f"{tuple(t.shape)} {t.dtype}", 'mismatch')
+            t.copy_(src)
 
 def _ix_from_pretrained(cls, path:str|Path, device='cpu') -> IXLinx:
     "Load an exported model from `path` (see `ixlinx.deploy.from_pretrained`)."
@@ -130,10 +158,10 @@ def checkpoint_version(ck:dict) -> int:
     "The format version of a checkpoint dict."
     if 'format' in ck:
         m = re.fullmatch(r'ixlinx\.train/(\d+)', str(ck['format']))
-        if m is None: raise CheckpointError(f"unknown checkpoint format {ck['format']!r}")
+        if m is None: raise CheckpointFormatError(f"unknown checkpoint format {ck['format']!r}")
         return int(m.group(1))
     if 'version' in ck: return int(ck['version'])
-    raise CheckpointError("not an ixlinx checkpoint: it has neither a 'format' nor a 'version' key")
+    raise CheckpointFormatError("not an ixlinx checkpoint: it has neither a 'format' nor a 'version' key")
 
 def _v0_to_v1(ck:dict) -> dict:
     "Version 0 → 1: `state_dict`→`model`, `layers.`→`blocks.`, the model config moves to `meta` and gains new fields."
@@ -144,9 +172,11 @@ def _v0_to_v1(ck:dict) -> dict:
 MIGRATIONS = {0: _v0_to_v1}  # version v → v+1
 
 def migrate_checkpoint(ck:dict) -> dict:
-    "Upgrade a checkpoint dict to `CHECKPOINT_VERSION`; a newer version raises `CheckpointError`."
+    "Upgrade a checkpoint dict to `CHECKPOINT_VERSION`; a newer version raises `CheckpointVersionError`."
     v = checkpoint_version(ck)
-    if v > CHECKPOINT_VERSION: raise CheckpointError(f"checkpoint format version {v} is newer than this ixlinx supports ({CHECKPOINT_VERSION}): upgrade ixlinx")
+    if v > CHECKPOINT_VERSION:
+        raise CheckpointVersionError(f"checkpoint format version {v} is newer than this ixlinx supports "
+                                     f"({CHECKPOINT_VERSION}): upgrade ixlinx")
     while v < CHECKPOINT_VERSION: ck = MIGRATIONS[v](ck); v += 1
     return ck
 
@@ -160,6 +190,7 @@ def model_from_checkpoint(path:str|Path, # a Trainer checkpoint (any known versi
     if cfg is None: raise ValueError(f"{path} does not store the model config (meta['model_config']); pass config=")
     if isinstance(cfg, str): cfg = IXLinxConfig.from_json(cfg)  # `ixlinx train` stores it as JSON text
     model = IXLinx(cfg if isinstance(cfg, IXLinxConfig) else IXLinxConfig.from_dict(cfg))
+    check_checkpoint(ck, path, model)   # other model: a one-line CheckpointMismatchError
     model.load_state_dict(ck['model'])
     if use_ema and ck.get('ema'):  # copy in place after loading, so tied weights take the EMA value too
         with torch.no_grad():

@@ -21,10 +21,12 @@ from .core import Config, ConfigError, autocast_dtype, get_device, seed_everythi
 from .ema import ModelEMA, unwrap_model
 
 # %% auto #0
-__all__ = ['TrainConfig', 'lr_at', 'cosine_schedule', 'rng_state', 'set_rng_state', 'CheckpointError', 'atomic_save', 'link_last',
-           'load_checkpoint', 'dist_info', 'ResumableSampler', 'make_loader', 'init_distributed', 'amp_dtype_for',
-           'to_device', 'batch_size_of', 'param_groups', 'Trainer', 'load_weights', 'saved_activation_bytes',
-           'enable_gradient_checkpointing']
+__all__ = ['TRAIN_FORMAT', 'TrainConfig', 'lr_at', 'cosine_schedule', 'rng_state', 'set_rng_state', 'CheckpointError',
+           'CheckpointMissingError', 'CheckpointCorruptError', 'CheckpointFormatError', 'CheckpointVersionError',
+           'CheckpointUnsafeError', 'CheckpointMismatchError', 'CheckpointWriteError', 'atomic_save', 'link_last',
+           'load_checkpoint', 'check_checkpoint', 'dist_info', 'ResumableSampler', 'make_loader', 'init_distributed',
+           'amp_dtype_for', 'to_device', 'batch_size_of', 'param_groups', 'Trainer', 'load_weights',
+           'OutputDirLockedError', 'TrainingInterrupted', 'saved_activation_bytes', 'enable_gradient_checkpointing']
 
 # %% ../nbs/10_train.ipynb #990396ab
 @dataclass
@@ -93,20 +95,73 @@ def set_rng_state(s:dict):
     torch.set_rng_state(s['torch'])
     if s['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
+# %% ../nbs/10_train.ipynb #85c5cefb
+import json, pickletools, signal, socket, threading, zipfile
+try: import fcntl
+except ImportError: fcntl = None  # no flock (Windows): output directories are not locked
+
 # %% ../nbs/10_train.ipynb #e7245317
 class CheckpointError(RuntimeError):
-    "A checkpoint file is unsafe, corrupt, or not an ixlinx training checkpoint."
+    "A checkpoint file is missing, unreadable, unsafe, or not a checkpoint this run can use; `kind` says which."
+    kind = 'checkpoint'
+
+class CheckpointMissingError(CheckpointError):
+    "No checkpoint file at the path."
+    kind = 'missing'
+
+class CheckpointCorruptError(CheckpointError):
+    "The file is not a (complete) checkpoint: random bytes, truncated, damaged."
+    kind = 'corrupt'
+
+class CheckpointFormatError(CheckpointError):
+    "A valid torch file, but not an ixlinx training checkpoint."
+    kind = 'format'
+
+class CheckpointVersionError(CheckpointError):
+    "A checkpoint written by a newer ixlinx."
+    kind = 'newer'
+
+class CheckpointUnsafeError(CheckpointError):
+    "A complete pickle that holds objects `weights_only=True` does not allow."
+    kind = 'unsafe'
+
+class CheckpointMismatchError(CheckpointError):
+    "A checkpoint of a different model (config, parameter names or shapes)."
+    kind = 'mismatch'
+
+class CheckpointWriteError(CheckpointError):
+    "Writing a checkpoint failed (disk full, file-size limit); nothing was replaced."
+    kind = 'write'
+
+# %% ../nbs/10_train.ipynb #f58b14ba
+class _Recorder:
+    "A binary file wrapper that remembers the `OSError` a write raised (torch.save reports it as 'unexpected pos')."
+    def __init__(self, f): self.f, self.error = f, None
+    def write(self, b):
+        try: return self.f.write(b)
+        except OSError as e: self.error = e; raise
+    def __getattr__(self, k): return getattr(self.f, k)
+
+def _write_error(path:Path, e:BaseException) -> CheckpointWriteError:
+    "The one-line error for a checkpoint that could not be written."
+    why = f"{e.strerror} (errno {e.errno})" if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0][:120]
+    return CheckpointWriteError(f"could not write checkpoint {path}: {why}; is the disk full or a file-size limit set? "
+                                f"Nothing was replaced: the checkpoints already in {path.parent} are intact")
 
 def atomic_save(obj, path:str|Path) -> Path:
-    "`torch.save(obj)` to `path` atomically: temporary file + fsync + `os.replace`."
+    "`torch.save(obj)` to `path` atomically (temp file, fsync, `os.replace`); a failed write: `CheckpointWriteError`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    rec = None
     try:
         with open(tmp, 'wb') as f:
-            torch.save(obj, f); f.flush(); os.fsync(f.fileno())
+            rec = _Recorder(f); torch.save(obj, rec); f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True); raise
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)
+        cause = rec.error if rec is not None and rec.error is not None else e
+        if isinstance(cause, OSError): raise _write_error(path, cause) from None
+        raise
     with contextlib.suppress(OSError):  # make the rename itself durable
         fd = os.open(path.parent, os.O_RDONLY); os.fsync(fd); os.close(fd)
     return path
@@ -115,20 +170,106 @@ def link_last(src:Path, last:Path):
     "Point `last` at `src` (hard link, else copy), replacing it atomically."
     tmp = last.with_name(f".{last.name}.tmp-{os.getpid()}")
     tmp.unlink(missing_ok=True)
-    try: os.link(src, tmp)
-    except OSError: shutil.copyfile(src, tmp)
-    os.replace(tmp, last)
+    try:
+        try: os.link(src, tmp)
+        except OSError: shutil.copyfile(src, tmp)
+        os.replace(tmp, last)
+    except OSError as e: tmp.unlink(missing_ok=True); raise _write_error(last, e) from None
+
+# %% ../nbs/10_train.ipynb #7067de48
+_LEGACY_MAGIC = b'\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19'  # torch.save's pre-zip format
+
+def _first_line(e:BaseException, n:int=120) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0][:n]
+
+def _why_unloadable(path:Path, e:BaseException) -> CheckpointError:
+    "The `CheckpointError` that says why `torch.load(path, weights_only=True)` raised `e`."
+    Corrupt = CheckpointCorruptError
+    if path.stat().st_size == 0: return Corrupt(f"{path} is empty (0 bytes): not a checkpoint")
+    with open(path, 'rb') as f: head = f.read(16)
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as z:
+                pkl = next((n for n in z.namelist() if n == 'data.pkl' or n.endswith('/data.pkl')), None)
+                if pkl is None: return Corrupt(f"{path} is a zip archive but not a torch checkpoint (no data.pkl)")
+                bad = z.testzip()
+                if bad is not None: return Corrupt(f"{path} is not a complete checkpoint: {bad} is damaged")
+                data = z.read(pkl)
+            for _ in pickletools.genops(data): pass  # raises if the pickle itself does not parse
+        except Exception as e2: return Corrupt(f"{path} is not a complete checkpoint: {_first_line(e2)}")
+    elif head.startswith(b'PK'):
+        return Corrupt(f"{path} is not a complete checkpoint: a zip file without its end (truncated?)")
+    elif not head.startswith(_LEGACY_MAGIC[:len(head)]):
+        return Corrupt(f"{path} is not a checkpoint (not a torch file: it starts with {head[:8]!r})")
+    if isinstance(e, pickle.UnpicklingError) and ('GLOBAL' in str(e) or 'Unsupported' in str(e)):
+        m = re.search(r'GLOBAL ([\w.]+)', str(e))
+        what = m.group(1) if m else 'objects outside tensors and plain containers'
+        return CheckpointUnsafeError(f"refusing to load {path}: it is a complete checkpoint, but it holds {what}, "
+                                     "which weights_only loading does not allow; only if you trust its source, "
+                                     "open it with torch.load(weights_only=False)")
+    return Corrupt(f"{path} is not a complete checkpoint: {_first_line(e)}")
+
+# %% ../nbs/10_train.ipynb #5bc20c2b
+_LOAD_ERRORS = (pickle.UnpicklingError, RuntimeError, OSError, EOFError, ValueError, KeyError, IndexError, TypeError,
+                AttributeError)
 
 def load_checkpoint(path:str|Path, # a file written by `atomic_save`/`Trainer.save_checkpoint`
-                    map_location='cpu') -> dict:
-    "Load a checkpoint with `weights_only=True`; unsafe or corrupt files raise `CheckpointError`."
+                    map_location='cpu',
+                    verify:bool=True, # check every record's CRC (torch.load does not: a flipped bit loads silently)
+                   ) -> dict:
+    "Load a checkpoint with `weights_only=True`; every failure raises its own `CheckpointError` subclass."
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"checkpoint not found: {path}")
-    try: return torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise CheckpointError(f"refusing to load {path}: it holds objects that torch.load(weights_only=True) does not allow "
-                              f"({str(e).splitlines()[0][:120]}...). Only open files you trust with weights_only=False.") from None
-    except (RuntimeError, OSError, EOFError, ValueError) as e: raise CheckpointError(f"{path} is not a readable checkpoint (truncated or corrupt?): {str(e)[:200]}") from None
+    if path.is_dir(): raise CheckpointMissingError(f"checkpoint not found: {path} is a directory, not a file")
+    if not path.is_file(): raise CheckpointMissingError(f"checkpoint not found: {path}")
+    try: ck = torch.load(path, map_location=map_location, weights_only=True)
+    except _LOAD_ERRORS as e: raise _why_unloadable(path, e) from None
+    if verify and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z: bad = z.testzip()
+        if bad is not None:
+            raise CheckpointCorruptError(f"{path} is not a complete checkpoint: {bad} inside it fails its CRC check")
+    return ck
+
+# %% ../nbs/10_train.ipynb #98e5189e
+TRAIN_FORMAT = 1  # the `ixlinx.train/N` checkpoint format this version writes and reads
+
+def _as_dict(c): return json.loads(c) if isinstance(c, str) else dict(c)
+
+def _check_format(ck, path):
+    "Format and version of a loaded checkpoint, else `CheckpointFormatError` / `CheckpointVersionError`."
+    fmt = ck.get('format') if isinstance(ck, dict) else None
+    if not isinstance(fmt, str):
+        raise CheckpointFormatError(f"{path} is a torch file but not an ixlinx training checkpoint (no 'format' key)")
+    m = re.fullmatch(r'ixlinx\.train/(\d+)', fmt)
+    if m is None: raise CheckpointFormatError(f"{path} is not an ixlinx training checkpoint (format {fmt!r})")
+    if int(m.group(1)) > TRAIN_FORMAT:
+        raise CheckpointVersionError(f"{path} was written by a newer ixlinx (format {fmt}; this version reads up to "
+                                     f"ixlinx.train/{TRAIN_FORMAT}): upgrade ixlinx")
+
+# %% ../nbs/10_train.ipynb #f26633c4
+def _check_model(ck, path, model:nn.Module|None, meta:dict|None):
+    "The same model config (when both store one), parameter names and shapes; else `CheckpointMismatchError`."
+    mine, theirs = (meta or {}).get('model_config'), (ck.get('meta') or {}).get('model_config')
+    if mine is not None and theirs is not None and _as_dict(mine) != _as_dict(theirs):
+        a, b = _as_dict(theirs), _as_dict(mine)
+        diff = [f"{k}: {a.get(k)!r} there, {b.get(k)!r} here" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+        raise CheckpointMismatchError(f"{path} was written for a different model config ({'; '.join(diff[:3])}): "
+                                      "use the run's own model options or a new output dir")
+    if model is None: return
+    want, have = unwrap_model(model).state_dict(), ck.get('model') or {}
+    miss, extra = [k for k in want if k not in have], [k for k in have if k not in want]
+    shape = [f"{k} {tuple(have[k].shape)} there, {tuple(v.shape)} here" for k, v in want.items()
+             if k in have and tuple(have[k].shape) != tuple(v.shape)]
+    what = shape[:1] + ([f"{len(miss)} missing (e.g. {miss[0]})"] if miss else [])
+    what += [f"{len(extra)} unexpected (e.g. {extra[0]})"] if extra else []
+    if what: raise CheckpointMismatchError(f"{path} holds the weights of a different model ({'; '.join(what)}): "
+                                           "build the model it was trained with")
+
+def check_checkpoint(ck, path:str|Path, model:nn.Module|None=None, # the model it will be loaded into
+                     meta:dict|None=None) -> dict: # this run's meta: a `model_config` in it must equal the checkpoint's
+    "Raise the `CheckpointError` subclass that says why `ck` cannot be loaded into `model`; returns `ck`."
+    _check_format(ck, path)
+    _check_model(ck, path, model, meta)
+    return ck
 
 # %% ../nbs/10_train.ipynb #aa87af20
 def dist_info() -> tuple[int, int]:
@@ -319,8 +460,8 @@ def _epoch_batches(self:Trainer):
     return itertools.islice(it, skip, None)
 
 @patch
-def fit(self:Trainer) -> dict:
-    "Train to `total_steps`; returns the last logged row."
+def _fit(self:Trainer) -> dict:
+    "The training loop of `fit`: train to `total_steps`; returns the last logged row."
     self.net.train(); self._cb('on_fit_start')
     self._bad = torch.zeros((), dtype=torch.bool, device=self.device); self._reset_acc()
     while self.step < self.total_steps:
@@ -346,6 +487,7 @@ def _after_step(self:Trainer):
     if self.step % self.cfg.log_every == 0 or self.step == self.total_steps: self._log()
     if self.valid_dl is not None and self.cfg.eval_every and self.step % self.cfg.eval_every == 0: self._eval_and_log()
     if self.out is not None and self.cfg.save_every and self.step % self.cfg.save_every == 0: self.save_checkpoint()
+    if self._stop_requested(): self._preempt()   # SIGTERM/SIGINT arrived during this step
 
 # %% ../nbs/10_train.ipynb #78e7760d
 @patch
@@ -450,7 +592,7 @@ def save_checkpoint(self:Trainer) -> Path|None:
 def load_checkpoint(self:Trainer, path:str|Path):
     "Restore a checkpoint written by `save_checkpoint` (with `weights_only=True`) to continue exactly."
     ck = load_checkpoint(path, map_location=self.device)
-    if not isinstance(ck, dict) or ck.get('format') != 'ixlinx.train/1': raise CheckpointError(f"{path} is not an ixlinx training checkpoint")
+    check_checkpoint(ck, path, self.model, self.meta)   # format, version, same model: else a CheckpointError subclass
     self.model.load_state_dict(ck['model']); self.opt.load_state_dict(ck['optimizer']); self.sched.load_state_dict(ck['scheduler'])
     if ck['scaler'] is not None and self.scaler.is_enabled(): self.scaler.load_state_dict(ck['scaler'])
     if self.ema is not None:
@@ -470,7 +612,7 @@ def load_weights(model:nn.Module, path:str|Path, # a Trainer checkpoint
                  strict:bool=True) -> dict:
     "Load a training checkpoint's (EMA) weights into `model`; returns the checkpoint dict."
     ck = load_checkpoint(path)
-    if not isinstance(ck, dict) or ck.get('format') != 'ixlinx.train/1': raise CheckpointError(f"{path} is not an ixlinx training checkpoint")
+    check_checkpoint(ck, path, model if strict else None)
     m = unwrap_model(model)
     m.load_state_dict(ck['model'], strict=strict)
     if use_ema and ck.get('ema') is not None:
@@ -478,6 +620,81 @@ def load_weights(model:nn.Module, path:str|Path, # a Trainer checkpoint
             for n, t in named:
                 if n in src: t.copy_(src[n])
     return ck
+
+# %% ../nbs/10_train.ipynb #eb49c98d
+class OutputDirLockedError(CheckpointError):
+    "Another live run holds the output directory's lock."
+    kind = 'locked'
+
+@patch
+def _lock_output_dir(self:Trainer):
+    "Take an exclusive `flock` on `output_dir/.lock` (rank 0); a second live run on the directory is refused."
+    if self.out is None or not self.is_main or fcntl is None: return None
+    self.out.mkdir(parents=True, exist_ok=True)
+    f = open(self.out/'.lock', 'a+')
+    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the kernel drops it when its process dies: no stale locks
+    except BlockingIOError:
+        f.seek(0); who = f.read().strip() or 'another process'; f.close()
+        raise OutputDirLockedError(f"output dir {self.out} is in use by another run ({who}): wait for it to finish "
+                                   "or use another output dir") from None
+    f.seek(0); f.truncate(); f.write(f"pid {os.getpid()} on {socket.gethostname()}\n"); f.flush()
+    return f
+
+# %% ../nbs/10_train.ipynb #db119c2d
+class TrainingInterrupted(KeyboardInterrupt):
+    "SIGTERM or SIGINT stopped `fit`; `checkpoint` is the file written at the current step (None without output_dir)."
+    def __init__(self, msg:str, signum:int, checkpoint:Path|None):
+        super().__init__(msg)
+        self.signum, self.checkpoint = signum, checkpoint
+
+@patch
+def _on_signal(self:Trainer, signum, frame):
+    "First SIGTERM/SIGINT: finish the current step, save, stop. A second one: stop at once."
+    name = signal.Signals(signum).name
+    if self._stop_signal is not None: raise KeyboardInterrupt(f"second {name}: stopped without saving")
+    self._stop_signal = signum
+    if self.is_main and self.cfg.progress: print(f"{name}: saving a checkpoint after this step, then stopping")
+
+@patch
+def _stop_requested(self:Trainer) -> bool:
+    "Whether any rank got a stop signal (all ranks agree, so all save together)."
+    flag = getattr(self, '_stop_signal', None) or 0
+    if self.world > 1:
+        t = torch.tensor(flag, device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        flag = int(t)
+        self._stop_signal = flag or None
+    return bool(flag)
+
+# %% ../nbs/10_train.ipynb #ff7f373f
+@patch
+def _preempt(self:Trainer):
+    "Write a checkpoint at the current step and raise `TrainingInterrupted` with how to resume."
+    name = signal.Signals(self._stop_signal).name
+    where = f"{name} at step {self.step}/{self.total_steps}"
+    if self.out is None:
+        raise TrainingInterrupted(f"{where}: stopped without a checkpoint (no output_dir)", self._stop_signal, None)
+    path = self.save_checkpoint() if self.last_checkpoint_step != self.step else self.last_checkpoint
+    path = path or self.out/f"step_{self.step:08d}.ckpt"   # other DDP ranks: the file rank 0 wrote
+    raise TrainingInterrupted(f"{where}: saved {path}; resume with --resume-from {self.out/'last.ckpt'} "
+                              "(TrainConfig.resume_from)", self._stop_signal, path)
+
+@contextlib.contextmanager
+def _preemptible(tr:Trainer):
+    "Lock the output dir and turn SIGTERM/SIGINT into a checkpoint at the next step boundary, for one `fit`."
+    lock, old, tr._stop_signal = tr._lock_output_dir(), {}, None
+    try:
+        if threading.current_thread() is threading.main_thread():
+            for s in (signal.SIGTERM, signal.SIGINT): old[s] = signal.signal(s, tr._on_signal)
+        yield
+    finally:
+        for s, h in old.items(): signal.signal(s, h)
+        if lock is not None: lock.close()  # releases the flock
+
+@patch
+def fit(self:Trainer) -> dict:
+    "Train to `total_steps` (preemptible, the output dir locked); returns the last logged row."
+    with _preemptible(self): return self._fit()
 
 # %% ../nbs/10_train.ipynb #6fb9878b
 def saved_activation_bytes(fn:Callable, # runs a forward pass

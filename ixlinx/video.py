@@ -70,27 +70,38 @@ class VideoDecodeError(RuntimeError):
     def __init__(self, path, cause): self.path, self.cause = str(path), cause; super().__init__(f"cannot decode video {str(path)!r}: {cause}")
 
 # %% ../nbs/01_video.ipynb #b0f74fb3
+def _suspect(size:int, n_packets:int, header_frames:int) -> str|None:
+    "Why decord might abort on this file (an impossible frame count in its index), or None."
+    # decord sizes its frame tables by the index: 2**31 frames in a 90 kB file is std::bad_alloc and abort()
+    if header_frames > size:
+        return f"its index claims {header_frames} frames, more than the file has bytes ({n_packets} found)"
+    return None
+
 @functools.lru_cache(maxsize=4096)
 def _probe(path:str, size:int, mtime:int) -> dict:
     try:
         with av.open(path) as c:
             if not c.streams.video: raise VideoDecodeError(path, 'no video stream in the file')
             s = c.streams.video[0]
-            pts, keys = [], []
+            pts, keys, n_packets = [], [], 0
             for p in c.demux(s):
+                n_packets += p.size > 0
                 if p.size == 0 or p.pts is None or p.is_discard: continue
                 if p.pos is not None and p.pos + p.size > size:
                     raise VideoDecodeError(path, f"truncated: frame data at byte {p.pos} runs past the end of the file ({size} bytes)")
                 pts.append(p.pts)
                 if p.is_keyframe: keys.append(p.pts)
             cc = s.codec_context
+            if cc is None or cc.codec is None: raise VideoDecodeError(path, 'the video stream has no known codec')
             info = dict(codec=cc.codec.canonical_name, width=cc.width, height=cc.height, fps=float(s.average_rate or 0),
                         time_base=float(s.time_base), pts=sorted(pts), keyframes=sorted(keys) or sorted(pts)[:1])
+            header_frames = s.frames
     except VideoDecodeError: raise
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError, IndexError) as e: raise VideoDecodeError(path, f"{type(e).__name__}: {e}") from e
     if not info['pts']: raise VideoDecodeError(path, 'the video stream holds no frames (truncated?)')
     if not info['width'] or not info['height']: raise VideoDecodeError(path, 'the video stream has no frame size')
     info['num_frames'] = len(info['pts'])
+    info['suspect'] = _suspect(size, n_packets, header_frames)
     return info
 
 def probe_video(path:str|Path, # a video file
@@ -148,10 +159,14 @@ def _decode_decord(path:str, indices:list, info:dict, size:tuple|None=None) -> n
     "Frames `indices` of `path` as a (k, H, W, 3) uint8 array, decoded with decord."
     if info['codec'] in _NO_DECORD_CODECS:
         raise VideoDecodeError(path, f"codec {info['codec']!r} is not supported by decord's bundled FFmpeg; use backend='pyav'")
+    if info.get('suspect'):  # decord trusts the index and can abort the process (std::bad_alloc) on it
+        raise VideoDecodeError(path, f"{info['suspect']}; decord could crash on it, so it is not used: backend='pyav'")
     kw = dict(num_threads=1 if info['codec'] in ('vp9', 'vp8') else 0)  # VP9 + num_threads=0 fails on strided access
     if size is not None: kw |= dict(width=size[1], height=size[0])
     try:
         vr = decord.VideoReader(path, ctx=decord.cpu(0), **kw)
+        if len(vr) <= max(indices):
+            raise VideoDecodeError(path, f"decord finds {len(vr)} frames, the probe {info['num_frames']}: backend='pyav'")
         return vr.get_batch(list(indices)).asnumpy()
     except (decord.DECORDError, RuntimeError) as e: raise VideoDecodeError(path, f"decord: {str(e).splitlines()[0]}") from e
 
@@ -194,14 +209,24 @@ def frame_change_scores(path:str|Path, # a video file
                        ) -> np.ndarray:
     "(n,) mean absolute difference of each frame to the previous one (score 0 for frame 0), at low resolution."
     info, b = probe_video(path), _backend(backend, probe_video(path))
-    dec = _decode_decord if b == 'decord' else _decode_pyav
-    x = dec(str(path), list(range(info['num_frames'])), info, size=(res, res)).astype(np.float32).mean(-1) / 255  # (n, res, res)
+    x = _decode(str(path), list(range(info['num_frames'])), info, b, backend, size=(res, res))
+    x = x.astype(np.float32).mean(-1) / 255  # (n, res, res)
     return np.concatenate([[0.0], np.abs(np.diff(x, axis=0)).mean((1, 2))])
+
+def _decode(path:str, indices:list, info:dict, b:str, backend:str, size:tuple|None=None) -> np.ndarray:
+    "Decode with backend `b`; under `backend='auto'` files decord fails on (e.g. 16, 24, 48 px wide frames) go to PyAV."
+    if b != 'decord': return _decode_pyav(path, indices, info, size)
+    try: return _decode_decord(path, indices, info, size)
+    except VideoDecodeError:
+        if backend != 'auto': raise
+        return _decode_pyav(path, indices, info, size)
 
 def _backend(backend:str, info:dict) -> str:
     if backend not in ('auto', 'decord', 'pyav'): raise ValueError(f"backend must be 'auto', 'decord' or 'pyav', got {backend!r}")
     if backend == 'decord' and decord is None: raise ValueError("backend='decord' but decord is not installed (pip install decord), use 'pyav'")
-    if backend == 'auto': return 'decord' if decord is not None and info['codec'] not in _NO_DECORD_CODECS else 'pyav'
+    if backend == 'auto':
+        ok = decord is not None and info['codec'] not in _NO_DECORD_CODECS and not info.get('suspect')
+        return 'decord' if ok else 'pyav'
     return backend
 
 # %% ../nbs/01_video.ipynb #c78da40f
@@ -256,7 +281,7 @@ def extract_video_frames(path:str|Path, # a video file
     if size is not None and (len(size) != 2 or min(size) < 1): raise ValueError(f"size must be (height, width) of positive ints or None, got {size!r}")
     b = _backend(backend, info)
     idx = video_indices(path, num_frames, sampling, seed, b, start, end)
-    arr = (_decode_decord if b == 'decord' else _decode_pyav)(str(path), idx, info)  # (k, H, W, 3) uint8
+    arr = _decode(str(path), idx, info, b, backend)  # (k, H, W, 3) uint8
     x = resize_frames(torch.from_numpy(arr).permute(0, 3, 1, 2), size).numpy()  # (k, 3, h, w) uint8
     k, T = len(idx), num_frames or len(idx)
     out = np.empty((T, *x.shape[1:]), np.uint8 if uint8 else np.float32)
