@@ -5,7 +5,7 @@ Usage: python tools/check_lower_bounds.py [fastcore numpy,matplotlib torch fastc
 For each named dependency it downloads the wheel of the lower bound (`pip download --no-deps`, from the
 registry), unpacks it, and runs a smoke test in a subprocess with that wheel first on `PYTHONPATH`, so the
 rest of the environment stays as installed. Prints one line per package and exits 1 if any fails.
-torch is heavy (a ~800 MB wheel): it is checked only when named.
+torch is heavy (~3 GB of wheels with its CUDA libraries): it is checked only when named, e.g. `torch,torchvision`.
 """
 import re, subprocess, sys, tempfile, tomllib, zipfile
 from pathlib import Path
@@ -48,7 +48,8 @@ def check(pins:list, work:Path) -> bool:
     "Download each `(pkg, version)` of `pins`, put them first on the path, run the smoke test; True if it passes."
     site = work/('site-' + '-'.join(f'{p}{v}' for p, v in pins))
     for pkg, version in pins:
-        dl = subprocess.run([sys.executable, '-m', 'pip', 'download', '-q', '--no-deps', f'{pkg}=={version}',
+        deps = [] if pkg == 'torch' else ['--no-deps']  # torch's wheel needs its CUDA library wheels beside it
+        dl = subprocess.run([sys.executable, '-m', 'pip', 'download', '-q', *deps, f'{pkg}=={version}',
                              '-d', str(site/'whl')], capture_output=True, text=True)
         if dl.returncode: print(f'{pkg}=={version}: download failed: {dl.stderr.strip().splitlines()[-1:]}'); return False
     for f in (site/'whl').glob('*.whl'): zipfile.ZipFile(f).extractall(site)
