@@ -13,7 +13,8 @@ from pathlib import Path
 root = Path(__file__).resolve().parents[1]
 
 # What the smoke test exercises: every module imports, no exported name is None, the module-level
-# `load_checkpoint` survives `@patch` of `Trainer.load_checkpoint`, and a checkpoint round-trips.
+# `load_checkpoint` survives `@patch` of `Trainer.load_checkpoint`, a checkpoint round-trips, a small model with
+# every mixer runs forward, backward and generation, and matplotlib draws with numpy.
 SMOKE = r'''
 import importlib, pkgutil, sys, tempfile, torch, ixlinx
 for pkg in sys.argv[1:]:
@@ -27,6 +28,13 @@ assert T.load_checkpoint.__qualname__ == 'load_checkpoint', T.load_checkpoint
 with tempfile.TemporaryDirectory() as d:
     T.atomic_save({'w': torch.arange(3)}, f'{d}/x.ckpt')
     assert T.load_checkpoint(f'{d}/x.ckpt')['w'].tolist() == [0, 1, 2]
+from ixlinx.model import IXLinx, IXLinxConfig, ByteTokenizer
+torch.manual_seed(0)
+cfg = IXLinxConfig.preset('tiny', dim=32, layer_mixers=[('gqa', 'ssm'), ('fenwick',), ('mesa',), ('gqa',)])
+model = IXLinx(cfg)
+ids = ByteTokenizer().batch(['a red circle moves left'])
+model(text=ids, video=torch.rand(1, 4, 3, 32, 32))['logits'].float().mean().backward()  # every mixer, fwd + bwd
+assert isinstance(model.eval().generate('a red', max_new_tokens=4, top_k=1), str)
 import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt, numpy as np
