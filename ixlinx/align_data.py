@@ -54,7 +54,8 @@ def make_trimodal(combos:list, # [(motion, shape, colour), ...], one clip each
     "Aligned video (N,T,3,S,S) in [0,1], audio (N,n), text ids (N,L) + mask and captions of the given combos."
     rng = np.random.default_rng(seed)
     video = np.stack([render_clip(m, sh, c, T=T, S=S, rng=rng) for m, sh, c in combos])  # (N, T, S, S, 3)
-    audio = np.stack([clip_audio(m, sh, c, sr, duration, rng, clip_speed(v, c)) for v, (m, sh, c) in zip(video, combos)])
+    audio = np.stack([clip_audio(m, sh, c, sr, duration, rng, clip_speed(v, c))
+                      for v, (m, sh, c) in zip(video, combos)])  # (N, n)
     caps = [make_caption(sh, c, m) for m, sh, c in combos]
     text = ByteTokenizer().batch(caps)
     return dict(video=torch.from_numpy(video).permute(0, 1, 4, 2, 3).float() / 255, audio=torch.from_numpy(audio),

@@ -59,7 +59,9 @@ def check(pins:list, work:Path) -> bool:
         deps = [] if pkg == 'torch' else ['--no-deps']  # torch's wheel needs its CUDA library wheels beside it
         dl = subprocess.run([sys.executable, '-m', 'pip', 'download', '-q', *deps, f'{pkg}=={version}',
                              '-d', str(site/'whl')], capture_output=True, text=True)
-        if dl.returncode: print(f'{pkg}=={version}: download failed: {dl.stderr.strip().splitlines()[-1:]}'); return False
+        if dl.returncode:
+            print(f'{pkg}=={version}: download failed: {dl.stderr.strip().splitlines()[-1:]}')
+            return False
     for f in (site/'whl').glob('*.whl'): zipfile.ZipFile(f).extractall(site)
     env = {'PYTHONPATH': f'{site}:{root}', 'PATH': '/usr/bin:/bin', 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
     r = subprocess.run([sys.executable, '-c', SMOKE, *(p.replace('-', '_') for p, _ in pins)],
