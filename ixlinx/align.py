@@ -6,7 +6,7 @@ Docs: https://ixlinx.github.io/ixlinx/align.html.md"""
 
 # %% ../nbs/12_align.ipynb #72f2b20d
 from __future__ import annotations
-import importlib, importlib.util, json, math, os, time
+import importlib, importlib.util, math, os
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -18,15 +18,14 @@ from .core import seed_everything, count_params
 from .model import RMSNorm, SwiGLU, LogMel, ByteTokenizer, IXLinx, IXLinxConfig
 from .train import Trainer, TrainConfig, make_loader
 from .gqa import attention_mask
-from .video import VideoPatchEmbed, add_frame_diff, render_clip, make_caption, VIDEO_CLASSES, COLOURS, SHAPES
+from .video import VideoPatchEmbed, add_frame_diff
 
 # %% auto #0
-__all__ = ['DEFAULT_CURRICULUM', 'ALIGN_VARIANTS', 'MaskedCrossAttention', 'PerceiverResampler', 'AttentionPool',
-           'CrossModalAttention', 'MultiScaleAttention', 'MatryoshkaProjection', 'mrl_loss', 'clip_loss', 'siglip_loss',
-           'ContrastiveLoss', 'recall_at_k', 'Fusion', 'clip_speed', 'clip_audio', 'make_trimodal', 'AlignmentModel',
-           'frozen_text_encoder', 'add_frozen_text', 'lora_available', 'add_lora', 'trainable_fraction', 'Stage',
-           'load_curriculum', 'TensorDictDataset', 'Aligner', 'stage_loss', 'train_alignment', 'evaluate_retrieval',
-           'trimodal_experiment', 'video_ablation', 'cost_checks']
+__all__ = ['DEFAULT_CURRICULUM', 'MaskedCrossAttention', 'PerceiverResampler', 'AttentionPool', 'CrossModalAttention',
+           'MultiScaleAttention', 'MatryoshkaProjection', 'mrl_loss', 'clip_loss', 'siglip_loss', 'ContrastiveLoss',
+           'recall_at_k', 'Fusion', 'AlignmentModel', 'frozen_text_encoder', 'add_frozen_text', 'lora_available',
+           'add_lora', 'trainable_fraction', 'Stage', 'load_curriculum', 'TensorDictDataset', 'stage_loss',
+           'train_alignment', 'evaluate_retrieval']
 
 # %% ../nbs/12_align.ipynb #d6ee3b97
 class MaskedCrossAttention(nn.Module):
@@ -193,49 +192,6 @@ class Fusion(nn.Module):
         w = torch.sigmoid(self.gate(x)).squeeze(-1) * p  # (B, M)
         return (w[..., None] * x).sum(1) / w.sum(1, keepdim=True).clamp(min=1e-6)
 
-# %% ../nbs/12_align.ipynb #7bf37d07
-def clip_speed(frames:np.ndarray, # (T, S, S, 3) uint8 clip from `render_clip`
-               colour:str) -> float:
-    "Visible speed in [0, 1]: mean per-frame change of the shape's pixel mask over its area."
-    m = (frames == np.array(COLOURS[colour], np.uint8)).all(-1)  # (T, S, S) shape pixels
-    return float(min(1.0, (m[1:] ^ m[:-1]).sum((1, 2)).mean() / max(m.sum((1, 2)).mean(), 1)))
-
-def clip_audio(motion:str, shape:str, colour:str, sr:int=16000, duration:float=0.5,
-               rng:np.random.Generator|None=None,
-               speed:float=0.0, # visible speed in [0, 1] (`clip_speed`): tremolo at 3 + 12*speed Hz
-              ) -> np.ndarray:
-    "(sr*duration,) float32 waveform whose pitch, timbre and contour encode colour, shape and motion."
-    if motion not in VIDEO_CLASSES or shape not in SHAPES or colour not in COLOURS:
-        raise ValueError(f"unknown motion/shape/colour {motion!r}, {shape!r}, {colour!r}")
-    rng = rng or np.random.default_rng()
-    n = int(sr * duration); s = np.linspace(0, 1, n)
-    f = 220.0 * 2 ** (list(COLOURS).index(colour) * 0.4) * rng.uniform(0.98, 1.02) * np.ones(n)  # (n,) Hz
-    amp = np.ones(n)
-    if motion in ('up', 'down'): f = f * 2 ** (0.7 * ((s if motion == 'up' else 1 - s) - 0.5))
-    if motion == 'left': amp = 1 - 0.9 * s
-    if motion == 'right': amp = 0.1 + 0.9 * s
-    if motion in ('grow', 'shrink'):
-        rate = 4 + 16 * (s if motion == 'grow' else 1 - s)  # pulses per second
-        amp = 0.5 + 0.5 * np.sign(np.sin(2 * np.pi * np.cumsum(rate) / sr))
-    if motion == 'clockwise': f = f * (1 + 0.06 * np.sin(2 * np.pi * 9 * s * duration))
-    amp = amp * (1 - 0.25 * (1 + np.sin(2 * np.pi * np.cumsum(np.full(n, 3 + 12 * speed)) / sr)))  # tempo = speed
-    phase = 2 * np.pi * np.cumsum(f) / sr
-    wave = dict(circle=np.sin, square=lambda p: np.sign(np.sin(p)),
-                triangle=lambda p: 2 / np.pi * np.arcsin(np.sin(p)))[shape]
-    y = wave(phase) + (0.7 * wave(1.5 * phase) if motion == 'anticlockwise' else 0)
-    return (0.3 * amp * y + rng.normal(0, 0.02, n)).astype(np.float32)
-
-def make_trimodal(combos:list, # [(motion, shape, colour), ...], one clip each
-                  T:int=8, S:int=32, sr:int=16000, duration:float=0.5, seed:int=0) -> dict:
-    "Aligned video (N,T,3,S,S) in [0,1], audio (N,n), text ids (N,L) + mask and captions of the given combos."
-    rng = np.random.default_rng(seed)
-    video = np.stack([render_clip(m, sh, c, T=T, S=S, rng=rng) for m, sh, c in combos])  # (N, T, S, S, 3)
-    audio = np.stack([clip_audio(m, sh, c, sr, duration, rng, clip_speed(v, c)) for v, (m, sh, c) in zip(video, combos)])
-    caps = [make_caption(sh, c, m) for m, sh, c in combos]
-    text = ByteTokenizer().batch(caps)
-    return dict(video=torch.from_numpy(video).permute(0, 1, 4, 2, 3).float() / 255, audio=torch.from_numpy(audio),
-                text=text, text_mask=text != ByteTokenizer.pad_id, captions=caps)
-
 # %% ../nbs/12_align.ipynb #47d30090
 def _masked_mean(x:Tensor, mask:Tensor|None) -> Tensor:
     if mask is None: return x.mean(1)
@@ -270,6 +226,7 @@ class AlignmentModel(nn.Module):
         fm = tuple(m for m in self.mods if m != 'text')
         self.fusions = nn.ModuleDict({s: Fusion(dim, fm, s) for s in fusions}) if len(fm) > 1 else nn.ModuleDict()
         self.fused_heads = nn.ModuleDict({s: MatryoshkaProjection(dim, mrl_dims) for s in self.fusions})
+        self.losses = nn.ModuleDict({k: ContrastiveLoss(k) for k in ('clip', 'siglip')})  # learned temperatures
 
 # %% ../nbs/12_align.ipynb #b4f2ebc0
 @patch_to(AlignmentModel)
@@ -383,16 +340,10 @@ class TensorDictDataset(torch.utils.data.Dataset):
     def __len__(self): return len(next(iter(self.data.values())))
     def __getitem__(self, i): return {k: v[i] for k, v in self.data.items()}
 
-class Aligner(nn.Module):
-    "The alignment model plus the learnable temperatures of both losses, so one optimizer trains all."
-    def __init__(self, model:nn.Module):
-        super().__init__()
-        self.model, self.losses = model, nn.ModuleDict({k: ContrastiveLoss(k) for k in ('clip', 'siglip')})
-
 def stage_loss(st:Stage):
     "A Trainer `loss_fn(net, batch)`: the stage's MRL contrastive loss summed over its pairs."
-    def loss_fn(net:Aligner, batch:dict) -> Tensor:
-        out = net.model(batch)
+    def loss_fn(net:AlignmentModel, batch:dict) -> Tensor:
+        out = net(batch)
         return sum(mrl_loss(out[a], out[b], net.losses[st.loss]) for a, b in _expand(st.pairs, out))
     return loss_fn
 
@@ -400,12 +351,12 @@ def train_alignment(model:AlignmentModel, data:dict, stages:list[Stage], batch_s
                     log_every:int=50, **train_kw, # more `TrainConfig` fields
                    ) -> list[dict]:
     "Walk the curriculum: one `Trainer` run per stage (its steps, lr and loss) on the same model and temperatures."
-    net, hist = getattr(model, '_aligner', None) or Aligner(model), []
-    model.__dict__['_aligner'] = net  # kept (not as a submodule) so a later call goes on with the same temperatures
+    hist = []
     for i, st in enumerate(stages):
         dl = make_loader(TensorDictDataset(data), batch_size, shuffle=True, seed=seed + i, drop_last=True)
         cfg = TrainConfig(**{**dict(lr=st.lr, max_steps=st.steps, weight_decay=0.01, log_every=log_every, progress=False, seed=seed + i), **train_kw})
-        tr = Trainer(net, dl, loss_fn=stage_loss(st), config=cfg); tr.fit()
+        tr = Trainer(model, dl, loss_fn=stage_loss(st), config=cfg)
+        tr.fit()
         hist += [dict(stage=st.name, **r) for r in tr.history]
     return hist
 
@@ -423,74 +374,3 @@ def evaluate_retrieval(model:AlignmentModel, data:dict, pairs=(('video', 'text')
             rows.append(dict(pair=f'{a}->{b}', dim=d, **{f'R@{k}': recall_at_k(sim, k) for k in ks},
                              **{f'chance@{k}': k / N for k in ks}))
     return rows
-
-# %% ../nbs/12_align.ipynb #39603ccc
-ALIGN_VARIANTS = dict(mean=dict(pool='mean'), perceiver=dict(pool='perceiver'),
-                      frozen_text=dict(pool='mean', text_emb_dim=384), bimodal=dict(pool='mean', modalities=('video', 'text')))
-
-def trimodal_experiment(variants=('mean', 'perceiver', 'frozen_text', 'bimodal'), n_per_combo:int=4, n_test:int=96,
-                        steps:tuple=(150, 150, 300), dim:int=64, mrl_dims:tuple=(64, 32, 16, 8), batch_size:int=32, seed:int=0) -> dict:
-    "Train an `AlignmentModel` per variant (`ALIGN_VARIANTS`) on generated tri-modal clips; held-out retrieval table."
-    combos = [(m, sh, c) for m in VIDEO_CLASSES for sh in SHAPES for c in COLOURS]
-    rng = np.random.default_rng(seed)
-    train = make_trimodal(combos * n_per_combo, seed=seed)
-    test = make_trimodal([combos[i] for i in rng.permutation(len(combos))[:n_test]], seed=seed + 1)
-    stages = load_curriculum(DEFAULT_CURRICULUM)
-    for st, n in zip(stages, steps): st.steps = n
-    res = dict(setup=dict(n_train=len(train['captions']), n_test=n_test, steps=list(steps), dim=dim, mrl_dims=list(mrl_dims),
-                          batch_size=batch_size, threads=torch.get_num_threads()), rows=[], history={})
-    for name in variants:
-        kw = ALIGN_VARIANTS[name]
-        if kw.get('text_emb_dim'):
-            enc = frozen_text_encoder()
-            if enc is None: res['setup'][f'skipped_{name}'] = 'no local frozen text encoder'; continue
-            train, test = add_frozen_text(train, enc), add_frozen_text(test, enc)
-        seed_everything(seed)
-        model = AlignmentModel(dim, mrl_dims, **kw)
-        sts = stages if len(model.mods) == 3 else [Stage('video_text', [['video', 'text']], sum(steps))]
-        t0 = time.perf_counter(); hist = train_alignment(model, train, sts, batch_size, seed)
-        res['setup'][f'train_s_{name}'], res['setup'][f'params_{name}'] = time.perf_counter() - t0, count_params(model)
-        res['history'][name] = hist
-        res['rows'] += [dict(pool=name, **r) for r in evaluate_retrieval(model, test)]
-    return res
-
-# %% ../nbs/12_align.ipynb #1509b6f7
-def video_ablation(steps:int=300, batch_size:int=32, seed:int=0, variants:dict|None=None) -> dict:
-    "Video+text models with different video encoders: held-out video->text R@k and per-attribute accuracy."
-    variants = variants or {'tubelets t=2': dict(video_motion=False, temporal_patch=2),
-                            '+motion t=2': dict(video_motion=True, temporal_patch=2),
-                            '+motion t=1': dict(video_motion=True, temporal_patch=1),
-                            'ixlinx+motion t=2': dict(video_motion=True, temporal_patch=2, video_encoder='ixlinx')}
-    combos = [(m, sh, c) for m in VIDEO_CLASSES for sh in SHAPES for c in COLOURS]
-    idx = np.random.default_rng(seed).permutation(len(combos))[:96]
-    train, test, allc = make_trimodal(combos * 4, seed=seed), make_trimodal([combos[i] for i in idx], seed=seed + 1), make_trimodal(combos, seed=seed + 5)
-    out = {}
-    for name, kw in variants.items():
-        seed_everything(seed); model = AlignmentModel(64, (64, 32, 16, 8), modalities=('video', 'text'), **kw)
-        t0 = time.perf_counter(); hist = train_alignment(model, train, [Stage('video_text', [['video', 'text']], steps)], batch_size, seed)
-        rows = evaluate_retrieval(model, test)
-        model.eval()
-        with torch.no_grad():
-            zt = model({k: v for k, v in allc.items() if isinstance(v, Tensor)})['text'][64]
-            zv = model({k: v for k, v in test.items() if isinstance(v, Tensor)})['video'][64]
-        pred = (zv @ zt.T).argmax(1).tolist()  # nearest of the 144 captions
-        acc = {a: float(np.mean([combos[p][j] == combos[i][j] for p, i in zip(pred, idx)])) for j, a in enumerate(('motion', 'shape', 'colour'))}
-        out[name] = dict(rows=rows, attr_acc=acc, train_s=time.perf_counter() - t0, params=count_params(model), loss=hist[-1]['loss'])
-    return dict(setup=dict(steps=steps, batch_size=batch_size, n_train=len(train['captions']), n_test=len(idx),
-                           chance=dict(motion=1 / 8, shape=1 / 3, colour=1 / 6)), variants=out)
-
-# %% ../nbs/12_align.ipynb #36a1b169
-def cost_checks(T:int=1500, K:int=64, dim:int=64, n_db:int=20000, n_q:int=256, dims=(1024, 512, 128, 64)) -> dict:
-    "FLOPs and time of a Perceiver layer vs global self-attention on T tokens; retrieval time per embedding dim."
-    from torch.utils.flop_counter import FlopCounterMode
-    from ixlinx.core import time_fn
-    x = torch.randn(1, T, dim)
-    per, sa = PerceiverResampler(dim, K, 1, 4).eval(), MultiScaleAttention(dim, 4, (None,)).eval()
-    out = {}
-    for name, f in (('perceiver', lambda: per(x)), ('self_attention', lambda: sa(x))):
-        with FlopCounterMode(display=False) as fc: f()  # (outside no_grad: the counter's module hooks need autograd)
-        with torch.no_grad(): out[name] = dict(flops=fc.get_total_flops(), s=time_fn(f, warmup=1, repeats=5)['median'])
-    with torch.no_grad():
-        db, q = torch.randn(n_db, max(dims)), torch.randn(n_q, max(dims))
-        out['retrieval_s'] = {d: time_fn(lambda: (q[:, :d] @ db[:, :d].T).topk(5, dim=1), 1, 5)['median'] for d in dims}
-    return out

@@ -24,9 +24,9 @@ from .model import IXLinx, IXLinxConfig
 __all__ = ['SINE_MIXES', 'SINE_METHODS', 'VIDEO_METHODS', 'QAgent', 'encode_state', 'state_labels', 'RandomController',
            'bandit_controller', 'sinusoid_tasks', 'sine_mlp', 'mse', 'adapt', 'maml_loss', 'evaluate_adaptation',
            'Action', 'make_actions', 'QAMAMLConfig', 'augment_regression', 'qamaml_reward', 'QAMAML',
-           'sinusoid_sampler', 'sinusoid_state', 'pretrain_regression', 'sinusoid_run', 'run_sinusoid_benchmark',
-           'summarize_sinusoid', 'video_pool', 'fewshot_sampler', 'frame_dropout', 'VideoClassifier', 'ce', 'accuracy',
-           'video_run', 'meta_train']
+           'sinusoid_sampler', 'sinusoid_state', 'pretrain_regression', 'sinusoid_run', 'summarize_sinusoid',
+           'video_pool', 'fewshot_sampler', 'frame_dropout', 'VideoClassifier', 'ce', 'accuracy', 'video_run',
+           'meta_train']
 
 # %% ../nbs/11_qamaml.ipynb #368bd6c1
 class QAgent:
@@ -401,19 +401,6 @@ def sinusoid_run(method:str, k:int=10, seed:int=0, n_iters:int=2000, n_eval:int=
                 action_counts=torch.bincount(torch.tensor([h['action'] for h in hist]), minlength=len(acts)).tolist() if ctrl else None)
 
 # %% ../nbs/11_qamaml.ipynb #d699e305
-def run_sinusoid_benchmark(methods:Sequence[str]=SINE_METHODS, ks:Sequence[int]=(5, 10), seeds:Sequence[int]=(0, 1, 2),
-                           n_iters:int=2000, path:str|Path|None=None, verbose:bool=True) -> list[dict]:
-    "Run every method × K × seed; optionally save the list of results as JSON."
-    res = []
-    for k in ks:
-        for seed in seeds:
-            for m in methods:
-                r = sinusoid_run(m, k=k, seed=seed, n_iters=n_iters)
-                res.append(r)
-                if verbose: print(f"K={k} seed={seed} {m:9s} 1-step {r['mse'][1][0]:.3f} ({r['train_s']:.0f} s)", flush=True)
-                if path is not None: Path(path).write_text(json.dumps(res, indent=1))
-    return res
-
 def summarize_sinusoid(res:list[dict]) -> list[dict]:
     "Mean and std over seeds of each (method, K): MSE after 0/1/10 steps, steps, time."
     out = []

@@ -14,6 +14,7 @@ from torch import nn, Tensor
 from torch.utils.flop_counter import FlopCounterMode, conv_flop_count, flop_registry, register_flop_formula
 from fastcore.basics import patch
 from .core import count_params, seed_everything
+from .train import Trainer, TrainConfig, make_loader
 
 # %% auto #0
 __all__ = ['CausalConv3d', 'conv3d_cpu', 'ResBlock3d', 'Upsample3d', 'stage_strides', 'Encoder3d', 'Decoder3d', 'ThinVAE',
@@ -257,22 +258,18 @@ def ssim(x:Tensor, y:Tensor, # (B, C, T, H, W) videos or (B, C, H, W) images
 
 # %% ../nbs/02_thin_vae.ipynb #e2cfdc4e
 def fit_vae(model:ThinVAE, clips:Tensor, # (N, C, T, H, W) training clips in [0, 1]
-            steps:int=200, batch_size:int=4, lr:float=2e-3,
-            max_grad_norm:float=1.0, seed:int=0) -> list[float]:
-    "Train `model` on random batches of `clips`; returns the loss per step."
-    g = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed) # the reparameterisation noise
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
-    model.train(); hist = []
-    for _ in range(steps):
-        xb = clips[torch.randint(len(clips), (batch_size,), generator=g)]
-        parts = model.loss(xb)
-        opt.zero_grad(set_to_none=True); parts['loss'].backward()
-        nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-        opt.step(); sched.step(); hist.append(parts['loss'].item())
-    return hist
+            steps:int=200, batch_size:int=4, lr:float=2e-3, max_grad_norm:float=1.0, seed:int=0,
+            **train_kw, # more `TrainConfig` fields, e.g. `output_dir` to checkpoint
+           ) -> list[float]:
+    "Train `model` with the `Trainer` on shuffled batches of `clips` (AdamW, warmup + cosine, clipping); loss per step."
+    dl = make_loader(torch.utils.data.TensorDataset(clips), batch_size, shuffle=True, seed=seed, drop_last=True)
+    cfg = dict(lr=lr, max_steps=steps, warmup_steps=steps // 10, min_lr_ratio=0.0, weight_decay=0.0,
+               grad_clip=max_grad_norm, log_every=1, progress=False, seed=seed)
+    tr = Trainer(model, dl, loss_fn=lambda m, b: m.loss(b[0])['loss'], config=TrainConfig(**{**cfg, **train_kw}))
+    tr.fit()
+    return [r['loss'] for r in tr.history]
 
+# %% ../nbs/02_thin_vae.ipynb #c510631f
 @torch.no_grad()
 def evaluate_vae(model:ThinVAE, clips:Tensor, batch_size:int=8) -> dict:
     "PSNR and SSIM of posterior-mean reconstructions of `clips` (clamped to [0, 1])."

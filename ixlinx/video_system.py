@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from fastcore.basics import patch
 from .core import Config, count_params, seed_everything
+from .train import Trainer, TrainConfig, make_loader
 from .thin_vae import ThinVAE, psnr, kl_normal
 from .model import RMCBlock, RMSNorm
 import ixlinx.fenwick, ixlinx.mesanet # registers the 'fenwick' and 'mesa' mixers
@@ -142,22 +143,18 @@ def loss(self:VideoSystem, x:Tensor # (B, C, T, H, W) clip, T >= 2
 def fit_video_system(model:VideoSystem, clips:Tensor, # (N, C, T, H, W) training clips in [0, 1]
                      steps:int=300, batch_size:int=4, lr:float=2e-3, max_grad_norm:float=1.0, seed:int=0,
                      train_vae:bool=False, # False: the VAE stays frozen (pretrain it with `ixlinx.thin_vae.fit_vae`)
+                     **train_kw, # more `TrainConfig` fields
                     ) -> list[float]:
-    "Train `model` (its predictor, or everything) on random batches of `clips` with gradient clipping; returns the loss per step."
-    g = torch.Generator().manual_seed(seed); torch.manual_seed(seed)
+    "Train `model` (its predictor, or everything) with the `Trainer` on shuffled batches of `clips`; loss per step."
     model.vae.requires_grad_(train_vae)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
-    model.train(); hist = []
-    for i in range(steps):
-        parts = model.loss(clips[torch.randint(len(clips), (batch_size,), generator=g)])
-        if not torch.isfinite(parts['loss']): raise FloatingPointError(f"loss is {parts['loss'].item()} at step {i}")
-        opt.zero_grad(set_to_none=True); parts['loss'].backward()
-        nn.utils.clip_grad_norm_(params, max_grad_norm)
-        opt.step(); sched.step(); hist.append(parts['loss'].item())
-    return hist
+    dl = make_loader(torch.utils.data.TensorDataset(clips), batch_size, shuffle=True, seed=seed, drop_last=True)
+    cfg = dict(lr=lr, max_steps=steps, warmup_steps=steps // 10, min_lr_ratio=0.0, weight_decay=0.01,
+               grad_clip=max_grad_norm, nonfinite='stop', log_every=1, progress=False, seed=seed)
+    tr = Trainer(model, dl, loss_fn=lambda m, b: m.loss(b[0])['loss'], config=TrainConfig(**{**cfg, **train_kw}))
+    tr.fit()
+    return [r['loss'] for r in tr.history]
 
+# %% ../nbs/08_video_system.ipynb #7b14adc6
 @torch.no_grad()
 def evaluate_next_frame(model:VideoSystem, clips:Tensor, batch_size:int=8) -> dict:
     "Held-out next-frame MSE/PSNR of the model, of copying the last frame and of copying its VAE reconstruction; VAE reconstruction PSNR."

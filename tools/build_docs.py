@@ -1,14 +1,17 @@
 #!/usr/bin/env python
 """Offline docs preview: nbdev's notebook processing + nbconvert HTML, no Quarto needed.
 
-Usage: python tools/build_docs.py [--no-readme]
+Usage: python tools/build_docs.py [--no-readme] [--check-math fenwick mesanet]
   1. processes `nbs/*.ipynb` into `_proc/` with nbdev (`show_doc` cells render the API docs);
   2. turns each processed notebook into `_site/<name>.html` (the `00_` prefix dropped, as nbdev does),
      with a navigation bar, plus `_site/index.html` from `index.ipynb`;
-  3. writes `README.md` from `index.ipynb`.
+  3. copies MathJax (from the `jupyter-server-mathjax` package, a dev dependency) into `_site/mathjax/`, so
+     equations render offline without a CDN;
+  4. writes `README.md` from `index.ipynb`.
 The published site is still built by Quarto in `.github/workflows/deploy.yaml`.
 """
-import argparse, copy, html, re, shutil, sys
+import argparse, copy, html, importlib.util, re, shutil, subprocess, sys
+from html.parser import HTMLParser
 from pathlib import Path
 import nbformat, yaml
 from nbconvert import HTMLExporter, MarkdownExporter
@@ -62,6 +65,19 @@ _css = ('<style>.ixnav{position:sticky;top:0;z-index:10;background:#2c3e50;paddi
         '.ixnav a{color:#ecf0f1;margin:0 .6em;text-decoration:none}.ixnav a.current{font-weight:bold;text-decoration:underline}'
         '.ixnav b{color:#fff;margin-right:1em}.ixdesc{font-style:italic;opacity:.75;font-size:1.2em;margin:0 0 1em 0}</style>')
 
+_mathjax_url = 'mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe'  # the config jupyter-server-mathjax ships
+# jupyter-server-mathjax ships the STIX-Web web fonts only: tell MathJax to use them (before it loads)
+_mathjax_fonts = ('<script type="text/x-mathjax-config">MathJax.Hub.Config({"HTML-CSS": '
+                  '{availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null}});</script>\n')
+
+def copy_mathjax(site:Path) -> Path:
+    "Copy the MathJax 2 of `jupyter-server-mathjax` into `site/mathjax`; a clear error when it is not installed."
+    spec = importlib.util.find_spec('jupyter_server_mathjax')
+    if spec is None: sys.exit('build_docs: jupyter-server-mathjax is not installed (pip install -e ".[dev]")')
+    src = Path(spec.submodule_search_locations[0])/'static'
+    if not (src/'MathJax.js').exists(): sys.exit(f'build_docs: no MathJax.js in {src}')
+    return Path(shutil.copytree(src, site/'mathjax'))
+
 def build(root:Path, readme=True):
     cfg = get_config()
     nbs, proc, site = cfg.nbs_path, cfg.config_path/'_proc', cfg.config_path/'_site'
@@ -75,7 +91,9 @@ def build(root:Path, readme=True):
         name = page_name(f)
         prepared.append((name, title or name, desc, nb))
     pages = [(n, t) for n, t, _, _ in prepared]
-    exp = HTMLExporter(template_name='lab', exclude_input_prompt=True, exclude_output_prompt=True)
+    copy_mathjax(site)
+    exp = HTMLExporter(template_name='lab', exclude_input_prompt=True, exclude_output_prompt=True,
+                       mathjax_url=_mathjax_url)
     exp.register_preprocessor(TagRemovePreprocessor(remove_input_tags={'remove_input'}, remove_cell_tags={'remove_cell'},
                                                     remove_all_outputs_tags={'remove_output'}, enabled=True), enabled=True)
     base = (cfg.get('doc_host', '') + cfg.get('doc_baseurl', '')).rstrip('/') + '/'
@@ -85,17 +103,48 @@ def build(root:Path, readme=True):
         if desc: head += f'<p class="ixdesc" style="padding:0 1rem">{html.escape(desc)}</p>'
         body = re.sub(r'(<body[^>]*>)', lambda m: m.group(1) + _css + head, body, count=1)
         body = body.replace('https://ixlinx.github.io/ixlinx/', '')  # API links point at local pages
+        body = body.replace('<!-- Load mathjax -->', _mathjax_fonts + '<!-- Load mathjax -->', 1)
         (site/f'{name}.html').write_text(body)
-    for extra in nbs.glob('*.png'): shutil.copy(extra, site)
+    for extra in [*nbs.glob('*.png'), *nbs.glob('*.svg')]: shutil.copy(extra, site)
     if readme: write_readme(cfg, proc)
     print(f"built {len(prepared)} pages in {site}")
     return site
+
+class _Text(HTMLParser):
+    "Visible text of an HTML page (no scripts, styles or MathJax's hidden copies)."
+    def __init__(self): super().__init__(); self.parts, self.skip = [], 0
+    def handle_starttag(self, tag, attrs):
+        if tag in ('script', 'style'): self.skip += 1
+    def handle_endtag(self, tag):
+        if tag in ('script', 'style'): self.skip -= 1
+    def handle_data(self, data):
+        if not self.skip: self.parts.append(data)
+
+def check_math(site:Path, pages) -> bool:
+    "Open `pages` in headless Chromium, let MathJax run; False if a page still shows `$$` or has no typeset math."
+    exe = shutil.which('chromium') or shutil.which('chromium-browser') or shutil.which('google-chrome')
+    if exe is None: sys.exit('build_docs: --check-math needs chromium (apt-get install -y chromium)')
+    ok = True
+    for p in pages:
+        cmd = [exe, '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+               '--virtual-time-budget=20000', '--dump-dom', (site/f'{p}.html').resolve().as_uri()]
+        dom = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
+        t = _Text()
+        t.feed(dom)
+        n_raw, n_math = ''.join(t.parts).count('$$'), dom.count('class="MathJax"')
+        print(f'{p}: {n_math} typeset equations, {n_raw} literal $$ in the text')
+        ok &= n_math > 0 and n_raw == 0
+    return ok
 
 def write_readme(cfg, proc):
     "README.md from the processed `index.ipynb`, without hidden cells."
     nb, title, desc = clean_nb(nbformat.read(proc/cfg.readme_nb, as_version=4))
     nb.cells = [c for c in nb.cells if 'remove_cell' not in c.metadata.get('tags', [])]
-    md, _ = MarkdownExporter(exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(nb)
+    exp = MarkdownExporter(exclude_input_prompt=True, exclude_output_prompt=True)
+    exp.register_preprocessor(TagRemovePreprocessor(remove_input_tags={'remove_input'}, enabled=True), enabled=True)
+    md, _ = exp.from_notebook_node(nb)
+    for f in [*cfg.nbs_path.glob('*.svg'), *cfg.nbs_path.glob('*.png')]:  # images beside index.ipynb, from the root
+        md = md.replace(f']({f.name})', f']({f.relative_to(cfg.config_path).as_posix()})')
     md = re.sub(r'<!-- WARNING: THIS FILE WAS AUTOGENERATED! DO NOT EDIT! -->\s*', '', md)
     head = f"# {title}\n\n" + (f"> {desc}\n\n" if desc else '')
     (cfg.config_path/'README.md').write_text(head + md.strip() + '\n')
@@ -103,5 +152,8 @@ def write_readme(cfg, proc):
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--no-readme', action='store_true', help='do not rewrite README.md')
+    ap.add_argument('--check-math', nargs='*', metavar='PAGE',
+                    help='after building, check these pages in headless Chromium')
     a = ap.parse_args()
-    build(Path.cwd(), readme=not a.no_readme)
+    site = build(Path.cwd(), readme=not a.no_readme)
+    if a.check_math and not check_math(site, a.check_math): sys.exit('build_docs: equations not rendered (see above)')
