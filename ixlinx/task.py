@@ -6,7 +6,7 @@ Docs: https://ixlinx.github.io/ixlinx/task.html.md"""
 
 # %% ../nbs/12a_task.ipynb #0cbab04d
 from __future__ import annotations
-import json, os, sys, time, warnings
+import json, os, shutil, sys, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -111,7 +111,10 @@ def moving_shapes(n_videos:int=4000, render_size:int=64, frames:int=8, seed:int=
         print(f"generating {n_videos} clips into {root} (first use) ...", file=sys.stderr, flush=True)
     part = root.with_name(root.name + f'.partial-{os.getpid()}')
     make_moving_shapes(part, n_videos=n_videos, size=render_size, min_frames=frames, max_frames=frames + 4, seed=seed)
-    os.replace(part, root)
+    try: os.replace(part, root)
+    except OSError:  # another process (a torchrun rank) finished first
+        if not (root/'manifest.csv').exists(): raise
+        shutil.rmtree(part, ignore_errors=True)
     return root
 
 # %% ../nbs/12a_task.ipynb #856d447d
