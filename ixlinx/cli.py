@@ -41,6 +41,7 @@ _TRAIN_FLAGS = [  # (field, type, default, help); bool fields with default True 
     ('max_steps', int, None, 'optimizer steps (default 1200, unless --epochs is given)'),
     ('epochs', int, None, 'train for this many epochs instead of --max-steps'),
     ('ema_decay', float, 0.99, 'weight EMA decay'),
+    ('score_live', bool, False, 'also score the live weights (the EMA weights are always scored)'),
     ('seed', int, 0, 'seed of the data, the model and the order'),
     ('threads', int, 0, 'torch threads (0: every usable core; on a CPU shared with other jobs 1 can be faster)'),
     ('device', str, 'auto', 'cpu, cuda, cuda:1, mps or auto'),
@@ -155,9 +156,9 @@ def cmd_train(a) -> int:
     print(f"data {s['data']:.0f}s, training {s['train']:.0f}s, scoring {s['score']:.0f}s, total {s['total']:.0f}s")
     for k in ('live', 'ema'):
         if k in r:
-            _print_scores(r[k], f"held-out, {k} weights")
-    best = r.get('ema', r['live'])
-    if best['examples']:
+            _print_scores(r[k], f"held-out {r['split']} split, {k} weights")
+    best = r.get('ema', r.get('live'))
+    if best and best['examples']:
         print(f"e.g. {best['examples'][0][0]!r} (true {best['examples'][0][1]!r})")
     print(f"checkpoint: {r['checkpoint']}")
     return 0
@@ -192,7 +193,11 @@ def cmd_eval(a) -> int:
     data = a.data or meta.get('data')
     if not data or not Path(data).exists():
         raise FileNotFoundError(f"--data: the checkpoint's data {data} is gone; pass --data")
-    d = open_clips(data, meta['spec'], cache_dir()/'clips', a.workers or usable_cores(), a.strict, classes=meta['classes'], progress=False)
+    task = json.loads(meta.get('task', '{}'))  # the training run's split fractions re-create its splits
+    d = open_clips(data, meta['spec'], cache_dir()/'clips', a.workers or usable_cores(), a.strict, task.get('val_fraction', 0.1),
+                   task.get('test_fraction', 0.1), classes=meta['classes'], progress=False)
+    if len(d[a.split]) == 0:
+        raise ValueError(f"--split {a.split}: the {a.split} split of {data} is empty")
     r = score(model, d[a.split])
     if a.json:
         print(json.dumps(dict(r, split=a.split, classes=meta['classes'])))

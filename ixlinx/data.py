@@ -188,14 +188,14 @@ def clip_key(row:dict) -> str:
 # %% ../nbs/01a_data.ipynb #70705356
 def decode_clip(row:dict, spec:ClipSpec) -> tuple[np.ndarray, int]:
     "(T, 3, S, S) uint8 frames of one row and its number of real frames; decord first, PyAV when decord fails."
-    kw = dict(sampling=spec.sampling, seed=spec.seed, start=row.get('start'), end=row.get('end'))
+    kw = dict(sampling=spec.sampling, seed=spec.seed, start=row.get('start'), end=row.get('end'), uint8=True)
     try:
         x, mask = extract_video_frames(row['path'], spec.num_frames, (spec.size, spec.size), **kw)
     except VideoDecodeError as e:
         if 'decord' not in str(e):
             raise
         x, mask = extract_video_frames(row['path'], spec.num_frames, (spec.size, spec.size), backend='pyav', **kw)
-    return (x * 255).round().to(torch.uint8).numpy(), int(mask.sum())  # (T, 3, S, S)
+    return x.numpy(), int(mask.sum())  # (T, 3, S, S) uint8
 
 # %% ../nbs/01a_data.ipynb #becaca91
 class _DecodeSet(Dataset):
@@ -210,6 +210,10 @@ class _DecodeSet(Dataset):
             return i, None, 0, str(e).splitlines()[0] if str(e) else type(e).__name__
 
 # %% ../nbs/01a_data.ipynb #f3b5ed52
+def _as_is(x):
+    "The identity: a picklable `collate_fn` for decoding workers."
+    return x
+
 def _atomic_write(path:Path, data:bytes):
     "Write `data` to `path` through a synced temporary file and a rename."
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -317,7 +321,7 @@ def build(self, rows:list[dict], # rows to have in the cache
 def _decode_all(self, todo:list, workers:int, strict:bool, progress:bool) -> int:
     "Decode `todo` [(key, row)] in DataLoader workers into new shards; returns how many were decoded."
     dl = DataLoader(_DecodeSet([r for _, r in todo], self.spec), batch_size=None, num_workers=workers,
-                    collate_fn=lambda x: x, prefetch_factor=8 if workers else None)
+                    collate_fn=_as_is, prefetch_factor=8 if workers else None)
     keys, frames, reals, done, n_ok = [], [], [], 0, 0
     bar = _Progress(len(todo), f"decoding clips into {self.dir}", progress and len(todo) > 0)
     try:
@@ -393,3 +397,17 @@ def open_clips(data:str|Path, # class-folder root, folder with a manifest, or a 
     classes = list(classes) if classes is not None else class_names(rows)
     out = {s: VideoClips([r for r in rows if r['split'] == s], cache, classes) for s in SPLITS}
     return dict(out, classes=classes, skipped=skipped, cache=cache)
+
+# %% ../nbs/01a_data.ipynb #97b41ecf
+def _peak_tree_rss(proc, interval:float=0.1) -> int:
+    "Peak summed RSS (bytes) of `proc` (a running `subprocess.Popen`) and its descendants, until it exits."
+    import psutil
+    root, peak = psutil.Process(proc.pid), 0
+    while proc.poll() is None:
+        try:
+            procs = [root] + root.children(recursive=True)
+            peak = max(peak, sum(q.memory_info().rss for q in procs if q.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(interval)
+    return peak

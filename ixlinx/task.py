@@ -23,7 +23,7 @@ from .video import make_moving_shapes
 # %% auto #0
 __all__ = ['PROMPT', 'TaskConfig', 'usable_cores', 'cache_dir', 'moving_shapes', 'CaptionSet', 'caption_loss', 'pixel_stats',
            'task_model_config', 'training_bytes', 'check_fits', 'describe', 'top_classes', 'score', 'report_lines',
-           'task_data', 'task_trainer', 'train_task', 'load_task', 'clip_tensor']
+           'task_data', 'task_trainer', 'heldout_split', 'train_task', 'load_task', 'clip_tensor']
 
 # %% ../nbs/12a_task.ipynb #5bef9535
 @dataclass
@@ -53,6 +53,7 @@ class TaskConfig(Config):
     max_steps: int|None = None # optimizer steps (None: 1200, unless epochs is set)
     epochs: int|None = None # train for this many epochs instead
     ema_decay: float = 0.99
+    score_live: bool = False # also score the live weights (the EMA weights are always scored)
     seed: int = 0
     threads: int = 0 # torch threads (0: every usable core)
     device: str = 'auto'
@@ -102,15 +103,16 @@ def cache_dir() -> Path:
     return Path(os.environ.get('IXLINX_CACHE') or Path.home()/'.cache'/'ixlinx')
 
 # %% ../nbs/12a_task.ipynb #f7f42205
-def moving_shapes(n_videos:int=4000, render_size:int=64, frames:int=8, seed:int=0, quiet:bool=False) -> Path:
-    "The generated moving-shapes folder (with its manifest.csv), written on first use."
+def moving_shapes(n_videos:int=4000, render_size:int=64, frames:int=8, seed:int=0, quiet:bool=False, workers:int=1) -> Path:
+    "The generated moving-shapes folder (with its manifest.csv), written on first use by `workers` processes."
     root = cache_dir()/f"moving_shapes_n{n_videos}_s{render_size}_f{frames}_seed{seed}"
     if (root/'manifest.csv').exists():
         return root
     if not quiet:
         print(f"generating {n_videos} clips into {root} (first use) ...", file=sys.stderr, flush=True)
     part = root.with_name(root.name + f'.partial-{os.getpid()}')
-    make_moving_shapes(part, n_videos=n_videos, size=render_size, min_frames=frames, max_frames=frames + 4, seed=seed)
+    make_moving_shapes(part, n_videos=n_videos, size=render_size, min_frames=frames, max_frames=frames + 4, seed=seed,
+                       workers=workers)
     try: os.replace(part, root)
     except OSError:  # another process (a torchrun rank) finished first
         if not (root/'manifest.csv').exists(): raise
@@ -255,7 +257,8 @@ def report_lines(r:dict, classes:list[str]) -> list[str]:
 # %% ../nbs/12a_task.ipynb #76cf9a11
 def task_data(tc:TaskConfig, classes:list[str]|None=None) -> dict:
     "The run's data sets (`ixlinx.data.open_clips`), generating the moving shapes when `tc.data` is None."
-    data = tc.data if tc.data is not None else moving_shapes(tc.n_videos, tc.render_size, tc.frames, tc.seed, tc.quiet)
+    data = Path(tc.data).resolve() if tc.data is not None else moving_shapes(tc.n_videos, tc.render_size, tc.frames, tc.seed, tc.quiet,
+                                                                     tc.workers or usable_cores())
     spec = ClipSpec(num_frames=tc.frames, size=tc.size, sampling=tc.sampling, seed=tc.seed)
     d = open_clips(data, spec, cache_dir()/'clips', tc.workers or usable_cores(), tc.strict,
                    tc.val_fraction, tc.test_fraction, classes, progress=not tc.quiet)
@@ -297,6 +300,18 @@ def task_trainer(tc:TaskConfig, d:dict, device:torch.device) -> Trainer:
     return Trainer(model, dl, None, caption_loss, train, meta=meta)
 
 # %% ../nbs/12a_task.ipynb #a59b92bd
+def heldout_split(d:dict) -> str|None:
+    "The split to score a run on: 'test', else 'val' (with a note), else None."
+    for s in ('test', 'val'):
+        if len(d[s]):
+            if s == 'val':
+                print(f"note: the test split of {d['data']} is empty: scoring the validation split", file=sys.stderr)
+            return s
+    print(f"note: {d['data']} has no test or validation clips (rows that share a file share its split; "
+          "give the manifest a split column): nothing to score", file=sys.stderr)
+    return None
+
+# %% ../nbs/12a_task.ipynb #919d9f08
 def train_task(tc:TaskConfig) -> dict:
     "Train on `tc.data` (or the generated clips), score the test split; returns timings and scores."
     t0 = time.perf_counter()
@@ -310,16 +325,21 @@ def train_task(tc:TaskConfig) -> dict:
               f"clips, {len(d['classes'])} classes; {tr.total_steps} steps on {tr.device}", file=sys.stderr, flush=True)
     tr.fit()
     t_train = time.perf_counter() - t0 - t_data
-    res = dict(live=score(tr.model, d['test']))
-    if tr.ema is not None:
+    held = heldout_split(d)
+    res = dict(split=held)
+    if held is not None and (tc.score_live or tr.ema is None):
+        res['live'] = score(tr.model, d[held])
+    if held is not None and tr.ema is not None:
         with tr.ema.average_parameters(tr.model):
-            res['ema'] = score(tr.model, d['test'])
+            res['ema'] = score(tr.model, d[held])
     t_total = time.perf_counter() - t0
     ckpt = Path(tc.output_dir)/('last.dcp' if tc.fsdp else 'last.ckpt')  # fsdp: a sharded DCP checkpoint
-    return dict(res, classes=d['classes'], n_train=len(d['train']), checkpoint=str(ckpt),
-                seconds=dict(data=t_data, train=t_train, score=t_total - t_data - t_train, total=t_total))
+    out = dict(res, classes=d['classes'], n_train=len(d['train']), steps=tr.step, checkpoint=str(ckpt),
+               seconds=dict(data=t_data, train=t_train, score=t_total - t_data - t_train, total=t_total))
+    Path(tc.output_dir, 'results.json').write_text(json.dumps(out, indent=1))
+    return out
 
-# %% ../nbs/12a_task.ipynb #a56a94e0
+# %% ../nbs/12a_task.ipynb #64c14a3d
 def load_task(path:str|Path, use_ema:bool=True, quantize:str|None=None) -> tuple[IXLinx, dict]:
     "The `IXLinx` of an `ixlinx train` checkpoint, and its meta (with `classes` and `spec` filled in)."
     ck = load_checkpoint(path)

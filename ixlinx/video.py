@@ -249,8 +249,9 @@ def extract_video_frames(path:str|Path, # a video file
                          backend:str='auto', # 'auto' (decord if installed, else PyAV), 'decord' or 'pyav'
                          start:float|None=None, # segment start in seconds (None = the whole video)
                          end:float|None=None, # segment end in seconds, exclusive
+                         uint8:bool=False, # return the frames as uint8 in [0, 255] (no float copy)
                         ) -> tuple[Tensor, Tensor]:
-    "Frames (T, 3, H, W) float32 in [0, 1] and mask (T,) (1 = real frame, 0 = padding)."
+    "Frames (T, 3, H, W) float32 in [0, 1] (or uint8) and mask (T,) (1 = real frame, 0 = padding)."
     info = probe_video(path)
     if size is not None and (len(size) != 2 or min(size) < 1): raise ValueError(f"size must be (height, width) of positive ints or None, got {size!r}")
     b = _backend(backend, info)
@@ -258,7 +259,9 @@ def extract_video_frames(path:str|Path, # a video file
     arr = (_decode_decord if b == 'decord' else _decode_pyav)(str(path), idx, info)  # (k, H, W, 3) uint8
     x = resize_frames(torch.from_numpy(arr).permute(0, 3, 1, 2), size).numpy()  # (k, 3, h, w) uint8
     k, T = len(idx), num_frames or len(idx)
-    out = np.empty((T, *x.shape[1:]), np.float32); np.multiply(x, np.float32(1 / 255), out=out[:k])
+    out = np.empty((T, *x.shape[1:]), np.uint8 if uint8 else np.float32)
+    if uint8: out[:k] = x
+    else: np.multiply(x, np.float32(1 / 255), out=out[:k])
     out[k:] = out[k - 1]  # pad by repeating the last frame
     mask = np.zeros(T, np.float32); mask[:k] = 1
     return torch.from_numpy(out), torch.from_numpy(mask)
@@ -438,6 +441,23 @@ def write_manifest(path:Path, # the manifest.csv to write
         for c in clips:
             w.writerow([c['file'], c['motion'], c['caption'], c['split'], c['shape'], c['colour'], c['pair'], int(c['reversed'])])
 
+# %% ../nbs/01_video.ipynb #9bd43795
+def _render_pair(root:Path, p:int, seed:int, size:int, min_frames:int, max_frames:int, fps:int, gop:int, split:str) -> list[dict]:
+    "Render pair `p` (a clip and its time reversal) with its own random stream, write both files; their records."
+    rng = np.random.default_rng([seed, p])
+    motion = VIDEO_CLASSES[p % len(VIDEO_CLASSES)]  # balanced classes
+    shape = str(rng.choice(SHAPES[1:] if 'clockwise' in motion else SHAPES))
+    colour = str(rng.choice(list(COLOURS)))
+    T = int(rng.integers(min_frames, max_frames + 1))
+    frames = render_clip(motion, shape, colour, T, size, rng)
+    out = []
+    for rev, m, fr in ((False, motion, frames), (True, REVERSED_CLASS[motion], frames[::-1])):
+        name = f"clip_{2 * p + rev:05d}.mp4"
+        write_video(root/name, np.ascontiguousarray(fr), fps=fps, gop=gop)
+        out.append(dict(file=name, label=VIDEO_CLASSES.index(m), motion=m, shape=shape, colour=colour,
+                        caption=make_caption(shape, colour, m), split=split, pair=p, reversed=rev, num_frames=T))
+    return out
+
 # %% ../nbs/01_video.ipynb #580b26ad
 def make_moving_shapes(root:str|Path, # output folder (created)
                        n_videos:int=200, # number of clips, even (pairs of a clip and its time reversal)
@@ -448,6 +468,7 @@ def make_moving_shapes(root:str|Path, # output folder (created)
                        gop:int=4, # keyframe interval
                        splits:tuple[float,float,float]=(0.8, 0.1, 0.1), # train/val/test fractions (over pairs)
                        seed:int=0, # everything is drawn from this seed
+                       workers:int=1, # processes that render and encode (the clips do not depend on it)
                       ) -> Path:
     "Write the moving-shapes dataset (mp4 clips, `manifest.csv` and labels.json) into `root`; returns the labels path."
     if not isinstance(n_videos, int) or n_videos < 2 or n_videos % 2:
@@ -455,20 +476,17 @@ def make_moving_shapes(root:str|Path, # output folder (created)
     if not 1 <= min_frames <= max_frames: raise ValueError(f"need 1 <= min_frames <= max_frames, got {min_frames}, {max_frames}")
     if len(splits) != 3 or abs(sum(splits) - 1) > 1e-6 or min(splits) < 0: raise ValueError(f"splits must be 3 fractions summing to 1, got {splits!r}")
     root = Path(root); root.mkdir(parents=True, exist_ok=True)
-    rng, n_pairs = np.random.default_rng(seed), n_videos // 2
-    order = rng.permutation(n_pairs); n_tr = round(splits[0] * n_pairs); n_va = round(splits[1] * n_pairs)
+    n_pairs = n_videos // 2
+    order = np.random.default_rng(seed).permutation(n_pairs)
+    n_tr, n_va = round(splits[0] * n_pairs), round(splits[1] * n_pairs)
     split_of = {int(p): 'train' if j < n_tr else 'val' if j < n_tr + n_va else 'test' for j, p in enumerate(order)}
-    clips = []
-    for p in range(n_pairs):
-        motion = VIDEO_CLASSES[p % len(VIDEO_CLASSES)]  # balanced classes
-        shape = rng.choice(SHAPES[1:] if 'clockwise' in motion else SHAPES); colour = rng.choice(list(COLOURS))
-        T = int(rng.integers(min_frames, max_frames + 1))
-        frames = render_clip(motion, shape, colour, T, size, rng)
-        for rev, m, fr in ((False, motion, frames), (True, REVERSED_CLASS[motion], frames[::-1])):
-            name = f"clip_{2 * p + rev:05d}.mp4"
-            write_video(root/name, np.ascontiguousarray(fr), fps=fps, gop=gop)
-            clips.append(dict(file=name, label=VIDEO_CLASSES.index(m), motion=m, shape=str(shape), colour=str(colour),
-                              caption=make_caption(shape, colour, m), split=split_of[p], pair=p, reversed=rev, num_frames=T))
+    jobs = [(root, p, seed, size, min_frames, max_frames, fps, gop, split_of[p]) for p in range(n_pairs)]
+    if workers > 1:
+        import multiprocessing as mp
+        with mp.get_context('fork').Pool(workers) as pool:
+            clips = [c for pair in pool.starmap(_render_pair, jobs, chunksize=16) for c in pair]
+    else:
+        clips = [c for job in jobs for c in _render_pair(*job)]
     meta = dict(classes=list(VIDEO_CLASSES), vocab=list(CAPTION_VOCAB), seed=seed, size=size, fps=fps, gop=gop, clips=clips)
     (root/'labels.json').write_text(json.dumps(meta, indent=1))
     write_manifest(root/'manifest.csv', clips)
