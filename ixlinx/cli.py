@@ -47,6 +47,7 @@ _TRAIN_FLAGS = [  # (field, type, default, help); bool fields with default True 
     ('device', str, 'auto', 'cpu, cuda, cuda:1, mps or auto'),
     ('mixed_precision', bool, True, 'bf16 autocast on GPUs (CPUs run fp32 anyway)'),
     ('gradient_checkpointing', bool, False, 'recompute block activations in the backward pass'),
+    ('fsdp', bool, False, 'shard weights, gradients and AdamW states over the torchrun ranks (FSDP2); sharded DCP checkpoints'),
     ('output_dir', str, 'runs/ixlinx', 'where checkpoints and logs go'),
     ('resume_from', str, None, 'a checkpoint to resume from'),
     ('save_every', int, None, 'save a checkpoint every N steps'),

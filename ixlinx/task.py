@@ -6,7 +6,7 @@ Docs: https://ixlinx.github.io/ixlinx/task.html.md"""
 
 # %% ../nbs/12a_task.ipynb #0cbab04d
 from __future__ import annotations
-import json, os, sys, time, warnings
+import json, os, shutil, sys, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -59,6 +59,7 @@ class TaskConfig(Config):
     device: str = 'auto'
     mixed_precision: bool = True # bf16 autocast on GPUs (CPUs run fp32 anyway)
     gradient_checkpointing: bool = False
+    fsdp: bool = False # shard with FSDP2 over the torchrun ranks (TrainConfig.parallel='fsdp'); DCP checkpoints
     output_dir: str = 'runs/ixlinx'
     resume_from: str|None = None
     save_every: int|None = None
@@ -112,7 +113,10 @@ def moving_shapes(n_videos:int=4000, render_size:int=64, frames:int=8, seed:int=
     part = root.with_name(root.name + f'.partial-{os.getpid()}')
     make_moving_shapes(part, n_videos=n_videos, size=render_size, min_frames=frames, max_frames=frames + 4, seed=seed,
                        workers=workers)
-    os.replace(part, root)
+    try: os.replace(part, root)
+    except OSError:  # another process (a torchrun rank) finished first
+        if not (root/'manifest.csv').exists(): raise
+        shutil.rmtree(part, ignore_errors=True)
     return root
 
 # %% ../nbs/12a_task.ipynb #856d447d
@@ -184,9 +188,10 @@ def training_bytes(cfg:IXLinxConfig, ema:bool=True) -> tuple[int, int]:
         n = count_params(IXLinx(cfg))
     return n, n * (20 if ema else 16)
 
-def check_fits(cfg:IXLinxConfig, device:torch.device, name:str):
+def check_fits(cfg:IXLinxConfig, device:torch.device, name:str, shards:int=1): # shards: FSDP ranks on separate devices
     "Refuse at once a model whose training state cannot fit in `device`'s free memory."
     n, need = training_bytes(cfg)
+    need //= shards
     if device.type == 'cuda':
         free = torch.cuda.mem_get_info(device)[0]
     else:
@@ -278,15 +283,17 @@ def task_trainer(tc:TaskConfig, d:dict, device:torch.device) -> Trainer:
     if len(d['train']) == 0:
         raise ValueError(f"--data {d['data']}: the training split is empty")
     cfg = task_model_config(tc, len(d['classes']), pixel_stats(d['train']))
-    check_fits(cfg, device, tc.preset or 'tiny')
+    check_fits(cfg, device, tc.preset or 'tiny', int(os.environ.get('WORLD_SIZE', '1')) if tc.fsdp and device.type == 'cuda' else 1)
     torch.manual_seed(tc.seed)
-    model = IXLinx(cfg)
+    with torch.device('meta' if tc.fsdp else 'cpu'):  # fsdp: initialised shard by shard (ixlinx.distributed)
+        model = IXLinx(cfg)
     bs = min(tc.batch_size, len(d['train']))
     max_steps, epochs, warmup = _schedule(tc, len(d['train']) // bs)
     train = TrainConfig(lr=tc.lr, weight_decay=0.05, warmup_steps=warmup, max_steps=max_steps, epochs=epochs,
                         ema_decay=tc.ema_decay, mixed_precision='auto' if tc.mixed_precision else 'fp32',
                         save_every=tc.save_every, output_dir=tc.output_dir, resume_from=tc.resume_from, seed=tc.seed,
-                        device=tc.device, progress=not tc.quiet, log_every=50, keep_last=1, min_lr_ratio=0.02)
+                        device=tc.device, progress=not tc.quiet, log_every=50, keep_last=1, min_lr_ratio=0.02,
+                        parallel='fsdp' if tc.fsdp else 'ddp')
     meta = dict(model_config=json.dumps(cfg.to_dict()), classes=d['classes'], spec=d['spec'].to_dict(), prompt=PROMPT,
                 data=d['data'], task=json.dumps(tc.to_dict()))
     dl = make_loader(CaptionSet(d['train']), bs, shuffle=True, seed=tc.seed, drop_last=True)
@@ -326,7 +333,8 @@ def train_task(tc:TaskConfig) -> dict:
         with tr.ema.average_parameters(tr.model):
             res['ema'] = score(tr.model, d[held])
     t_total = time.perf_counter() - t0
-    out = dict(res, classes=d['classes'], n_train=len(d['train']), steps=tr.step, checkpoint=str(Path(tc.output_dir)/'last.ckpt'),
+    ckpt = Path(tc.output_dir)/('last.dcp' if tc.fsdp else 'last.ckpt')  # fsdp: a sharded DCP checkpoint
+    out = dict(res, classes=d['classes'], n_train=len(d['train']), steps=tr.step, checkpoint=str(ckpt),
                seconds=dict(data=t_data, train=t_train, score=t_total - t_data - t_train, total=t_total))
     Path(tc.output_dir, 'results.json').write_text(json.dumps(out, indent=1))
     return out

@@ -41,6 +41,7 @@ class TrainConfig(Config):
     nonfinite:Literal['skip', 'stop']='skip'; max_consecutive_skips:int=20
     log_every:int=10; progress:bool=True; eval_every:int|None=None; tensorboard:bool=False
     seed:int=0; deterministic:bool=False; device:str='auto'
+    parallel:Literal['ddp', 'fsdp']='ddp'; cpu_offload:bool=False # 'fsdp': FSDP2 + DCP checkpoints (`ixlinx.distributed`)
 
     def validate(self):
         if self.lr <= 0: self._bad('lr', 'must be > 0')
@@ -55,6 +56,7 @@ class TrainConfig(Config):
         if not 0 <= self.min_lr_ratio <= 1: self._bad('min_lr_ratio', 'must be in [0, 1]')
         if self.grad_clip is not None and self.grad_clip <= 0: self._bad('grad_clip', 'must be None or > 0')
         if self.ema_decay is not None and not 0 <= self.ema_decay < 1: self._bad('ema_decay', 'must be None or in [0, 1)')
+        if self.cpu_offload and self.parallel != 'fsdp': self._bad('cpu_offload', "needs parallel='fsdp'")
         if self.max_steps is not None and self.warmup_steps >= self.max_steps: self._bad('warmup_steps', f'must be < max_steps={self.max_steps}')
 
 # %% ../nbs/10_train.ipynb #7f8919a6
@@ -363,8 +365,10 @@ class Trainer:
         self.device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0))) if self.world > 1 and dist.get_backend() == 'nccl' else get_device(cfg.device)
         if cfg.deterministic: seed_everything(cfg.seed + self.rank, deterministic=True)
         else: random.seed(cfg.seed + self.rank); np.random.seed(cfg.seed + self.rank); torch.manual_seed(cfg.seed + self.rank)
-        self.model, self.train_dl, self.valid_dl, self.loss_fn, self.callbacks = model.to(self.device), train_dl, valid_dl, loss_fn, list(callbacks)
-        self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None) if self.world > 1 else self.model
+        if cfg.parallel == 'fsdp': from ixlinx.distributed import shard_model; model = shard_model(model, self.device, cfg)  # shards in place
+        self.model, self.train_dl, self.valid_dl, self.loss_fn, self.callbacks = model.to(self.device) if cfg.parallel == 'ddp' else model, train_dl, valid_dl, loss_fn, list(callbacks)
+        ddp = self.world > 1 and cfg.parallel == 'ddp'
+        self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None) if ddp else self.model
         self.total_steps = cfg.max_steps or self._steps_from_epochs()
         self.opt = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay), lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
         self.sched = cosine_schedule(self.opt, self.total_steps, cfg.warmup_steps, cfg.min_lr_ratio)
@@ -403,7 +407,7 @@ def _forward(self:Trainer, batch, model=None):
 def _micro_step(self:Trainer, batch):
     "Forward + backward of one micro-batch (gradients accumulate)."
     last = self._micro + 1 == self.cfg.grad_accum
-    with (self.net.no_sync() if self.world > 1 and not last else contextlib.nullcontext()):
+    with (self.net.no_sync() if isinstance(self.net, nn.parallel.DistributedDataParallel) and not last else contextlib.nullcontext()):
         loss, metrics = self._forward(batch)
         self.scaler.scale(loss / self.cfg.grad_accum).backward()
     self._bad = self._bad | ~torch.isfinite(loss.detach())
@@ -436,6 +440,7 @@ def _optimizer_step(self:Trainer) -> bool:
     if bad.item(): self._nonfinite('loss'); return False
     self.scaler.unscale_(self.opt)
     gn = nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip or float('inf'))
+    if hasattr(gn, 'full_tensor'): gn = gn.full_tensor()  # FSDP: the global norm, as a replicated DTensor
     if not self.scaler.is_enabled() and not torch.isfinite(gn): self._nonfinite('gradient norm'); return False
     self.scaler.step(self.opt); self.scaler.update()
     self.opt.zero_grad(set_to_none=True)
@@ -574,6 +579,7 @@ def checkpoint_state(self:Trainer) -> dict:
 def save_checkpoint(self:Trainer) -> Path|None:
     "Write `step_XXXXXXXX.ckpt` + `last.ckpt` atomically on rank 0; prune to `keep_last`."
     if self.out is None: raise ValueError("save_checkpoint needs TrainConfig.output_dir")
+    if self.cfg.parallel == 'fsdp': from ixlinx.distributed import save_dcp; return save_dcp(self)  # sharded, every rank writes
     state = self.checkpoint_state()
     self.last_checkpoint_step = self.step
     if not self.is_main: return None
@@ -591,6 +597,7 @@ def save_checkpoint(self:Trainer) -> Path|None:
 @patch
 def load_checkpoint(self:Trainer, path:str|Path):
     "Restore a checkpoint written by `save_checkpoint` (with `weights_only=True`) to continue exactly."
+    if self.cfg.parallel == 'fsdp': from ixlinx.distributed import load_dcp; return load_dcp(self, path)  # any world size
     ck = load_checkpoint(path, map_location=self.device)
     check_checkpoint(ck, path, self.model, self.meta)   # format, version, same model: else a CheckpointError subclass
     self.model.load_state_dict(ck['model']); self.opt.load_state_dict(ck['optimizer']); self.sched.load_state_dict(ck['scheduler'])
