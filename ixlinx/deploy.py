@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy, json, os, re, tempfile, warnings
 from pathlib import Path
 import torch
+import torch.nn.functional as F
 from torch import nn, Tensor
 from fastcore.basics import patch
 from safetensors import safe_open
@@ -18,49 +19,288 @@ from .model import IXLinx, IXLinxConfig, PRESETS
 from .train import CheckpointError, load_checkpoint
 
 # %% auto #0
-__all__ = ['QUANT_MODES', 'EXPORT_VERSION', 'CHECKPOINT_VERSION', 'MIGRATIONS', 'is_quantizable', 'quantize', 'save_pretrained',
-           'from_pretrained', 'checkpoint_version', 'migrate_checkpoint', 'model_from_checkpoint', 'export_model',
-           'weight_memory', 'benchmark_deploy']
+__all__ = ['INT8_BACKENDS', 'QUANT_MODES', 'EXPORT_VERSION', 'CHECKPOINT_VERSION', 'MIGRATIONS', 'Int8Linear', 'Int8Embedding',
+           'Int4Linear', 'Int4Embedding', 'int8_backend_timings', 'choose_int8_backend', 'is_quantizable', 'quantize',
+           'save_pretrained', 'from_pretrained', 'checkpoint_version', 'migrate_checkpoint', 'model_from_checkpoint',
+           'export_model', 'weight_memory', 'benchmark_deploy']
 
-# %% ../nbs/15_deploy.ipynb #58e8547b
+# %% ../nbs/15_deploy.ipynb #baf7f836
+def _has_vnni() -> bool:
+    "Whether this x86 CPU has VNNI int8 dot products (then fbgemm needs no reduced activation range)."
+    try: return any(f in Path('/proc/cpuinfo').read_text() for f in ('avx512_vnni', 'avx_vnni'))
+    except OSError: return False
+
+def _quantize_rows(w:Tensor) -> tuple[Tensor, Tensor]:
+    "Symmetric int8 codes (N, K) and fp32 scales (N,) of the rows of `w`."
+    scale = (w.detach().float().abs().amax(1) / 127).clamp(min=1e-12)  # (N,)
+    return (w.detach().float() / scale[:, None]).round().clamp(-127, 127).to(torch.int8), scale
+
+# %% ../nbs/15_deploy.ipynb #afd6c409
+class Int8Linear(nn.Module):
+    "`nn.Linear` with int8 weights (a scale per output row) on PyTorch's x86 int8 kernels; activations quantised per call."
+    def __init__(self, in_features:int, out_features:int, engine:str='fbgemm'):
+        super().__init__()
+        self.in_features, self.out_features, self.engine = in_features, out_features, engine
+        self.reduce_range = engine == 'fbgemm' and not _has_vnni()  # 7-bit activations avoid int16 overflow without VNNI
+        self._packed = None
+
+    @classmethod
+    def from_float(cls, lin:nn.Linear, engine:str='fbgemm') -> Int8Linear:
+        "The int8 copy of `lin`."
+        m = cls(lin.in_features, lin.out_features, engine)
+        m.pack(*_quantize_rows(lin.weight), None if lin.bias is None else lin.bias.detach().float())
+        return m
+
+    def pack(self, w_int8:Tensor, scale:Tensor, bias:Tensor|None=None):
+        "Pack int8 rows and their scales for this layer's engine (the packed copy is the only one kept)."
+        prev = torch.backends.quantized.engine
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # PyTorch flags its quantised-tensor constructors as deprecated
+            qw = torch._make_per_channel_quantized_tensor(w_int8.cpu(), scale.double().cpu(), torch.zeros_like(scale, dtype=torch.long).cpu(), 0)
+            try:
+                torch.backends.quantized.engine = self.engine
+                self._packed = torch.ops.quantized.linear_prepack(qw, bias)
+            finally: torch.backends.quantized.engine = prev
+
+    def unpack(self) -> tuple[Tensor, Tensor, Tensor|None]:
+        "(int8 rows (N, K), fp32 scales (N,), bias or None) from the packed weights."
+        qw, bias = torch.ops.quantized.linear_unpack(self._packed)
+        return qw.int_repr(), qw.q_per_channel_scales().float(), bias
+
+    def forward(self, x:Tensor) -> Tensor:
+        y = torch.ops.quantized.linear_dynamic(x.reshape(-1, self.in_features).float().contiguous(), self._packed, self.reduce_range)
+        return y.view(*x.shape[:-1], self.out_features).to(x.dtype)  # (..., out_features)
+
+    def extra_repr(self): return f"in_features={self.in_features}, out_features={self.out_features}, engine={self.engine}"
+
+# %% ../nbs/15_deploy.ipynb #5488b82a
+@patch
+def _save_to_state_dict(self:Int8Linear, destination, prefix, keep_vars):
+    "Store the weights as plain `weight_int8`, `weight_scale` (and `bias`) tensors, unpacked from the kernel's copy."
+    w, s, b = self.unpack()
+    destination[prefix + 'weight_int8'], destination[prefix + 'weight_scale'] = w, s
+    if b is not None: destination[prefix + 'bias'] = b
+
+@patch
+def _load_from_state_dict(self:Int8Linear, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+    "Repack from `weight_int8`, `weight_scale` (and `bias`)."
+    if prefix + 'weight_int8' not in state_dict: missing_keys.append(prefix + 'weight_int8'); return
+    self.pack(state_dict[prefix + 'weight_int8'], state_dict[prefix + 'weight_scale'].float(), state_dict.get(prefix + 'bias'))
+
+# %% ../nbs/15_deploy.ipynb #1e3a9870
+class Int8Embedding(nn.Module):
+    "Token embedding stored as int8 rows with one fp32 scale per row; a lookup dequantises only the rows it reads."
+    def __init__(self, num_embeddings:int, embedding_dim:int):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.register_buffer('weight_int8', torch.zeros(num_embeddings, embedding_dim, dtype=torch.int8))
+        self.register_buffer('weight_scale', torch.ones(num_embeddings))
+
+    @classmethod
+    def from_float(cls, emb:nn.Embedding) -> Int8Embedding:
+        "The int8 copy of `emb`."
+        m = cls(*emb.weight.shape)
+        m.weight_int8, m.weight_scale = _quantize_rows(emb.weight)
+        return m
+
+    def forward(self, ids:Tensor) -> Tensor:
+        return self.weight_int8[ids].float() * self.weight_scale[ids].unsqueeze(-1)  # (..., embedding_dim)
+
+# %% ../nbs/15_deploy.ipynb #ed6ef400
+def _quantize_groups4(w:Tensor, group_size:int) -> tuple[Tensor, Tensor, Tensor]:
+    "Asymmetric 4-bit codes of `w` (N, K) in groups of `group_size` along K: (codes packed two per byte (N, K/2), scales, offsets (N, K/g))."
+    N, K = w.shape
+    if K % group_size or group_size % 2: raise ValueError(f"int4: input features {K} must be a multiple of the group size {group_size}")
+    wg = w.detach().float().view(N, K // group_size, group_size)
+    lo, hi = wg.amin(-1), wg.amax(-1)
+    scale = ((hi - lo) / 15).clamp(min=1e-12)  # (N, K/g)
+    q = ((wg - lo[..., None]) / scale[..., None]).round().clamp(0, 15).to(torch.uint8).view(N, K)  # codes 0..15
+    return q[:, ::2] | (q[:, 1::2] << 4), scale, lo + 8 * scale  # w ≈ scale * (q - 8) + offset
+
+def _unpack4(packed:Tensor) -> Tensor:
+    "4-bit codes (..., 2n) from bytes (..., n) holding two codes each."
+    return torch.stack([packed & 15, packed >> 4], -1).flatten(-2)
+
+def _group_size(K:int, group_size:int=128) -> int:
+    "The largest of 128, 64, 32 that divides K (and is at most `group_size`)."
+    for g in (128, 64, 32):
+        if g <= group_size and K % g == 0: return g
+    raise ValueError(f"int4: input features {K} must be a multiple of 32")
+
+# %% ../nbs/15_deploy.ipynb #a3cb1510
+class Int4Linear(nn.Module):
+    "`nn.Linear` with 4-bit group-quantised weights on PyTorch's CPU int4 kernel (`_weight_int4pack_mm_for_cpu`, bf16 activations)."
+    def __init__(self, in_features:int, out_features:int, group_size:int=128):
+        super().__init__()
+        self.in_features, self.out_features, self.group_size = in_features, out_features, _group_size(in_features, group_size)
+        n_g = in_features // self.group_size
+        self.register_buffer('weight_uint4', torch.zeros(out_features, in_features // 2, dtype=torch.uint8))
+        self.register_buffer('weight_scale', torch.ones(out_features, n_g))
+        self.register_buffer('weight_offset', torch.zeros(out_features, n_g))
+        self.register_buffer('bias', None)
+        self._packed, self._key = None, None
+
+    @classmethod
+    def from_float(cls, lin:nn.Linear, group_size:int=128) -> Int4Linear:
+        "The int4 copy of `lin`."
+        m = cls(lin.in_features, lin.out_features, group_size)
+        m.weight_uint4, m.weight_scale, m.weight_offset = _quantize_groups4(lin.weight, m.group_size)
+        if lin.bias is not None: m.bias = lin.bias.detach().float().clone()
+        return m
+
+    def _pack(self):
+        "The kernel's packed weights and (K/g, N, 2) bf16 scales/offsets, rebuilt when the stored codes change."
+        key = tuple(t._version for t in (self.weight_uint4, self.weight_scale, self.weight_offset))
+        if self._key != key:
+            pad = -self.out_features % 16  # the kernel wants N in multiples of 16: zero rows, sliced off after
+            q = F.pad(_unpack4(self.weight_uint4).to(torch.int32), (0, 0, 0, pad))  # (N+pad, K)
+            sz = F.pad(torch.stack([self.weight_scale, self.weight_offset], -1), (0, 0, 0, 0, 0, pad))  # (N+pad, K/g, 2)
+            sz = sz.transpose(0, 1).contiguous().to(torch.bfloat16)  # (K/g, N+pad, 2)
+            self._packed, self._key = (torch._convert_weight_to_int4pack_for_cpu(q, 1), sz), key
+        return self._packed
+
+    def forward(self, x:Tensor) -> Tensor:
+        w, sz = self._pack()
+        y = torch._weight_int4pack_mm_for_cpu(x.reshape(-1, self.in_features).to(torch.bfloat16), w, self.group_size, sz)
+        y = y[:, :self.out_features].reshape(*x.shape[:-1], self.out_features).to(x.dtype)  # (..., out_features)
+        return y if self.bias is None else y + self.bias
+
+# %% ../nbs/15_deploy.ipynb #ce1791d8
+class Int4Embedding(nn.Module):
+    "Token embedding stored as 4-bit group-quantised rows (embedding-bag style); a lookup dequantises only its rows."
+    def __init__(self, num_embeddings:int, embedding_dim:int, group_size:int=128):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim, self.group_size = num_embeddings, embedding_dim, _group_size(embedding_dim, group_size)
+        n_g = embedding_dim // self.group_size
+        self.register_buffer('weight_uint4', torch.zeros(num_embeddings, embedding_dim // 2, dtype=torch.uint8))
+        self.register_buffer('weight_scale', torch.ones(num_embeddings, n_g))
+        self.register_buffer('weight_offset', torch.zeros(num_embeddings, n_g))
+
+    @classmethod
+    def from_float(cls, emb:nn.Embedding, group_size:int=128) -> Int4Embedding:
+        "The int4 copy of `emb`."
+        m = cls(*emb.weight.shape, group_size)
+        m.weight_uint4, m.weight_scale, m.weight_offset = _quantize_groups4(emb.weight, m.group_size)
+        return m
+
+    def forward(self, ids:Tensor) -> Tensor:
+        q = _unpack4(self.weight_uint4[ids]).float().unflatten(-1, (-1, self.group_size))  # (..., K/g, g)
+        w = self.weight_scale[ids][..., None] * (q - 8) + self.weight_offset[ids][..., None]
+        return w.flatten(-2)  # (..., embedding_dim)
+
+# %% ../nbs/15_deploy.ipynb #74b99878
+INT8_BACKENDS = ('fbgemm', 'onednn', 'torchao-weight-only', 'torchao-dynamic')
+_INT8_CHOICE = {}  # (shapes, threads) -> backend, measured once per process
+
+def _int8_linear(lin:nn.Linear, backend:str) -> nn.Module:
+    "An int8 copy of `lin` on `backend`."
+    if backend in ('fbgemm', 'onednn'): return Int8Linear.from_float(lin, backend)
+    from torchao.quantization import quantize_, Int8WeightOnlyConfig, Int8DynamicActivationInt8WeightConfig
+    cfg = Int8WeightOnlyConfig() if backend == 'torchao-weight-only' else Int8DynamicActivationInt8WeightConfig()
+    box = nn.Sequential(nn.Linear(lin.in_features, lin.out_features, bias=lin.bias is not None, device=lin.weight.device))
+    box[0].load_state_dict({k: v.detach() for k, v in lin.state_dict().items()})
+    quantize_(box, cfg)
+    return box[0]
+
+# %% ../nbs/15_deploy.ipynb #ce201414
+def int8_backend_timings(shapes:list[tuple[int, int, int]], # (in_features, out_features, count) of the linears
+                         repeats:int=15, tol:float=0.05) -> dict:
+    "Seconds to run one token through `count` linears of each shape, per int8 backend (None: fails or is wrong)."
+    g, out = torch.Generator().manual_seed(0), {}
+    cases = [(nn.Linear(K, N, bias=False), torch.randn(1, K, generator=g), n) for K, N, n in shapes]
+    for b in INT8_BACKENDS:
+        try:
+            total = 0.0
+            for lin, x, n in cases:
+                q = _int8_linear(lin, b)
+                with torch.no_grad():
+                    ref, y = lin(x), q(x)
+                    if not (y - ref).abs().max() <= tol * ref.abs().max(): raise ValueError(f"{b}: output differs from fp32")
+                    total += n * time_fn(lambda: q(x), warmup=2, repeats=repeats)['min']
+            out[b] = total
+        except Exception as e: out[b] = None; warnings.warn(f"int8 backend {b} unavailable: {str(e)[:120]}")
+    return out
+
+def choose_int8_backend(shapes:list[tuple[int, int, int]]) -> str:
+    "The fastest correct int8 backend for these linear shapes on this CPU and thread count (measured once per process)."
+    key = (tuple(map(tuple, shapes)), torch.get_num_threads())
+    if key not in _INT8_CHOICE:
+        t = {b: s for b, s in int8_backend_timings(shapes).items() if s is not None}
+        if not t: raise RuntimeError(f"no int8 backend works here ({INT8_BACKENDS}); use quantize(model, None) / fp32")
+        _INT8_CHOICE[key] = min(t, key=t.get)
+    return _INT8_CHOICE[key]
+
+# %% ../nbs/15_deploy.ipynb #b67ec462
 QUANT_MODES = ('int8', 'int8-dynamic', 'int4')
 
-def _quant_config(mode:str):
-    from torchao.quantization import Int8WeightOnlyConfig, Int8DynamicActivationInt8WeightConfig, Int4WeightOnlyConfig
-    if mode == 'int8': return Int8WeightOnlyConfig()
-    if mode == 'int8-dynamic': return Int8DynamicActivationInt8WeightConfig()
-    if mode == 'int4': return Int4WeightOnlyConfig(group_size=128)
-    raise ValueError(f"quantize mode must be one of {QUANT_MODES}, got {mode!r}")
-
 def is_quantizable(module:nn.Module, fqn:str) -> bool:
-    "Whether `quantize` touches this module: the `nn.Linear` layers of the blocks (mixers and FFNs)."
-    return isinstance(module, nn.Linear) and fqn.split('.')[0] == 'blocks'
+    "Whether `quantize` replaces this module: the `nn.Linear` layers of the blocks (mixers, FFNs) and the LM head."
+    return isinstance(module, nn.Linear) and (fqn.split('.')[0] == 'blocks' or fqn == 'lm_head')
 
+def _int8_shapes(model:nn.Module) -> list[tuple[int, int, int]]:
+    "(in, out, count) of the LM head and of the most common block linear shape: what one decoded token reads."
+    lin = [m for n, m in model.named_modules() if is_quantizable(m, n) and n != 'lm_head']
+    counts = {}
+    for m in lin: counts[(m.in_features, m.out_features)] = counts.get((m.in_features, m.out_features), 0) + 1
+    shapes = [(model.lm_head.in_features, model.lm_head.out_features, 1)]
+    if counts: shapes.append((*max(counts, key=counts.get), len(lin)))
+    return shapes
+
+def _set_module(model:nn.Module, name:str, new:nn.Module):
+    "Replace the submodule called `name`."
+    parent, _, attr = name.rpartition('.')
+    setattr(model.get_submodule(parent) if parent else model, attr, new)
+
+# %% ../nbs/15_deploy.ipynb #a67f31fb
 def quantize(model:nn.Module, # an `IXLinx` (quantised in place)
-             mode:str='int8', # 'int8' (weight-only) | 'int8-dynamic' (int8 activations too) | 'int4' (weight-only)
+             mode:str='int8', # 'int8' (fastest int8 backend here) | 'int8-dynamic' (torchao dynamic) | 'int4'
+             backend:str|None=None, # int8 only: one of INT8_BACKENDS; None = measure and pick the fastest
             ) -> nn.Module:
-    "Quantise the linear layers of the mixers and FFNs of `model` in place with torchao; returns `model`."
-    cfg = _quant_config(mode)
-    from torchao.quantization import quantize_
-    try: quantize_(model, cfg, filter_fn=is_quantizable)
-    except (ImportError, RuntimeError, NotImplementedError) as e:
-        if mode != 'int4': raise
-        raise RuntimeError(f"int4 weight-only quantisation is not available here: torchao's int4 kernels need a CUDA GPU "
-                           f"or an extra kernel package (torchao says: {str(e)[:200]}). Use 'int8' or 'int8-dynamic' on the CPU.") from e
-    model.quantize_mode = mode
+    "Quantise the block linears, the LM head and the token embedding of `model` in place; returns `model`."
+    if mode not in QUANT_MODES: raise ValueError(f"quantize mode must be one of {QUANT_MODES}, got {mode!r}")
+    if mode == 'int8-dynamic': backend = backend or 'torchao-dynamic'
+    if backend is not None and (mode == 'int4' or backend not in INT8_BACKENDS):
+        raise ValueError(f"backend={backend!r}: int8 backends are {INT8_BACKENDS}; int4 has one (PyTorch's CPU int4 kernel)")
+    dev = next(model.parameters()).device
+    if dev.type != 'cpu' and not (backend or '').startswith('torchao'):
+        raise ValueError(f"quantize({mode!r}) runs PyTorch's CPU kernels; the model is on {dev}: move it to the CPU or pass backend='torchao-weight-only'")
+    if mode == 'int4': _check_int4()
+    else: backend = backend or choose_int8_backend(_int8_shapes(model))
+    for name, m in [(n, m) for n, m in model.named_modules() if is_quantizable(m, n)]:
+        _set_module(model, name, Int4Linear.from_float(m) if mode == 'int4' else _int8_linear(m, backend))
+    emb = model.upm.tok_emb
+    model.upm.tok_emb = Int4Embedding.from_float(emb) if mode == 'int4' else Int8Embedding.from_float(emb)
+    model.quantize_mode, model.quantize_backend = mode, backend or 'cpu-int4'
     return model
+
+# %% ../nbs/15_deploy.ipynb #ee4a0596
+def _check_int4():
+    "Raise one clear error when PyTorch's CPU int4 kernel is missing or does not run here."
+    try:
+        m = Int4Linear.from_float(nn.Linear(64, 32, bias=False))
+        m(torch.randn(1, 64))
+    except (AttributeError, TypeError, RuntimeError, NotImplementedError) as e:
+        raise RuntimeError(f"int4 quantisation is not available here: it needs PyTorch's CPU int4 kernel "
+                           f"(torch._weight_int4pack_mm_for_cpu, torch >= 2.6 on x86 or Arm; this is torch {torch.__version__}: "
+                           f"{str(e)[:120]}). Use 'int8'.") from e
 
 # %% ../nbs/15_deploy.ipynb #03368f6c
 EXPORT_VERSION = 1
+_QUANT_KEYS = ('weight_int8', 'weight_scale', 'weight_uint4', 'weight_offset')
 
 def _plain_state(model:nn.Module) -> tuple[dict, dict]:
     "(flat dict of plain tensors, {alias: name} of tied tensors) of `model`'s state dict."
-    out, aliases, seen = {}, {}, {}
+    out, aliases, seen, quant = {}, {}, {}, {}
     for k, t in model.state_dict().items():
         key = (t.data_ptr(), tuple(t.shape), t.dtype) if type(t) is torch.Tensor else id(t)
         if key in seen: aliases[k] = seen[key]; continue
         seen[key] = k
-        if type(t) is torch.Tensor: out[k] = t
+        if type(t) is torch.Tensor:
+            if k.endswith(_QUANT_KEYS):  # a tied embedding and LM head quantise to equal tensors: store them once
+                twin = next((n for n in quant.get((k.rsplit('.', 1)[1], t.shape, t.dtype), []) if torch.equal(out[n], t)), None)
+                if twin is not None: aliases[k] = twin; continue
+                quant.setdefault((k.rsplit('.', 1)[1], t.shape, t.dtype), []).append(k)
+            out[k] = t
         else:  # a torchao tensor subclass: keep its inner tensors
             names, _ = t.__tensor_flatten__()
             for n in names:
@@ -71,7 +311,7 @@ def _plain_state(model:nn.Module) -> tuple[dict, dict]:
 def _model_card(cfg:IXLinxConfig, n_params:int, quantize:str|None, history:list|None=None) -> str:
     "A short README.md for an export directory."
     lines = [f"# ixlinx model", "", f"- parameters: {n_params:,}", f"- width {cfg.dim}, {cfg.n_layers} layers, mixers {'+'.join(cfg.mixers)}, FFN {cfg.ffn}",
-             f"- weights: {quantize or 'fp32'} (quantised: linear layers of mixers and FFNs only)", "",
+             f"- weights: {quantize or 'fp32'} (quantised: block linears, LM head and token embedding)", "",
              "Load with `from ixlinx.deploy import from_pretrained; model = from_pretrained(DIR)`; the weights are safetensors (no pickle)."]
     if history:
         last = history[-1]
@@ -87,7 +327,8 @@ def save_pretrained(model:IXLinx, out_dir:str|Path, history:list|None=None) -> P
     tensors, aliases = _plain_state(model)
     save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, out/'model.safetensors',
               metadata={'format': 'ixlinx.export', 'version': str(EXPORT_VERSION), 'aliases': json.dumps(aliases)})
-    meta = dict(format='ixlinx.export', version=EXPORT_VERSION, quantize=mode, config=model.config.to_dict())
+    meta = dict(format='ixlinx.export', version=EXPORT_VERSION, quantize=mode, backend=getattr(model, 'quantize_backend', None),
+                config=model.config.to_dict())
     (out/'config.json').write_text(json.dumps(meta, indent=2))
     (out/'README.md').write_text(_model_card(model.config, count_params(model), mode, history))
     return out
@@ -103,10 +344,11 @@ def from_pretrained(path:str|Path, # a directory written by `save_pretrained` / 
     if meta.get('format') != 'ixlinx.export': raise ValueError(f"{path/'config.json'} is not an ixlinx export config")
     if meta.get('version', 0) > EXPORT_VERSION: raise ValueError(f"{path} has export version {meta['version']}; this ixlinx reads up to {EXPORT_VERSION}: upgrade ixlinx")
     model = IXLinx(IXLinxConfig.from_dict(meta['config'])).eval()
-    if meta.get('quantize'): quantize(model, meta['quantize'])
+    if meta.get('quantize'): quantize(model, meta['quantize'], _backend_here(meta.get('backend')))
     want, _ = _plain_state(model)
+    live, plain = model.state_dict(), {}
     with safe_open(path/'model.safetensors', framework='pt') as f:
-        have = set(f.keys())
+        have, aliases = set(f.keys()), json.loads(f.metadata().get('aliases', '{}'))
         missing, unexpected = sorted(set(want) - have), sorted(have - set(want))
         if missing or unexpected:
             raise ValueError(f"{path/'model.safetensors'} does not match config.json: missing {missing[:5]}, unexpected {unexpected[:5]}")
@@ -115,8 +357,17 @@ def from_pretrained(path:str|Path, # a directory written by `save_pretrained` / 
                 src = f.get_tensor(k)
                 if src.shape != t.shape or src.dtype != t.dtype:
                     raise ValueError(f"tensor {k!r} in {path/'model.safetensors'} has shape {tuple(src.shape)} {src.dtype}, the config needs {tuple(t.shape)} {t.dtype}")
-                t.copy_(src)
+                if k in live: plain[k] = src
+                else: t.copy_(src)  # an inner tensor of a torchao weight
+    plain.update({a: plain[n] for a, n in aliases.items() if n in plain and a in live})
+    model.load_state_dict(plain, strict=False)  # Int8Linear repacks its weights here
     return model.to(device)
+
+def _backend_here(backend:str|None) -> str|None:
+    "The stored int8 backend, or its twin when this CPU lacks that engine (fbgemm and onednn store the same tensors)."
+    if backend in ('fbgemm', 'onednn') and backend not in torch.backends.quantized.supported_engines:
+        return {'fbgemm': 'onednn', 'onednn': 'fbgemm'}[backend]
+    return backend if backend in INT8_BACKENDS else None
 
 def _ix_from_pretrained(cls, path:str|Path, device='cpu') -> IXLinx:
     "Load an exported model from `path` (see `ixlinx.deploy.from_pretrained`)."
@@ -187,16 +438,17 @@ _BYTES = {'fp32': 4, 'bf16': 2, 'int8': 1, 'int4': 0.5}
 def weight_memory(preset:str|IXLinxConfig, # a preset name or a config
                   dtype:str='bf16', # 'fp32' | 'bf16' | 'int8' | 'int4'
                  ) -> dict:
-    "Estimated weight bytes of a model at `dtype` (quantised modes: block linears only, the rest bf16)."
+    "Estimated weight bytes of a model at `dtype` (quantised modes: block linears, LM head, embedding; the rest bf16)."
     if dtype not in _BYTES: raise ValueError(f"dtype must be one of {list(_BYTES)}, got {dtype!r}")
     cfg = IXLinxConfig.preset(preset) if isinstance(preset, str) else preset
     with torch.device('meta'): m = IXLinx(cfg)
     total = count_params(m)
-    lin = [mod for n, mod in m.named_modules() if is_quantizable(mod, n)]
-    n_q = sum(l.weight.numel() for l in lin); rows = sum(l.weight.shape[0] for l in lin)
+    ws = {id(mod.weight): mod.weight for n, mod in m.named_modules() if is_quantizable(mod, n)}
+    ws[id(m.upm.tok_emb.weight)] = m.upm.tok_emb.weight  # tied weights count once
+    n_q = sum(w.numel() for w in ws.values()); rows = sum(w.shape[0] for w in ws.values())
     if dtype in ('fp32', 'bf16'): nbytes = total * _BYTES[dtype]
     else:
-        extra = rows * 4 if dtype == 'int8' else sum(l.weight.numel() // 128 for l in lin) * 4
+        extra = rows * 4 if dtype == 'int8' else n_q // 128 * 8  # fp32 scales (and int4 offsets)
         nbytes = n_q * _BYTES[dtype] + extra + (total - n_q) * 2
     return dict(params=total, quantized_params=n_q, bytes=nbytes, GB=nbytes / 1e9)
 
