@@ -6,7 +6,7 @@ Docs: https://ixlinx.github.io/ixlinx/deploy.html.md"""
 
 # %% ../nbs/15_deploy.ipynb #5a5fd8ea
 from __future__ import annotations
-import copy, json, os, re, tempfile, warnings
+import copy, json, os, re, statistics, tempfile, time, warnings
 from pathlib import Path
 import torch
 import torch.nn.functional as F
@@ -19,10 +19,13 @@ from .model import IXLinx, IXLinxConfig, PRESETS
 from .train import CheckpointError, load_checkpoint
 
 # %% auto #0
-__all__ = ['INT8_BACKENDS', 'QUANT_MODES', 'EXPORT_VERSION', 'CHECKPOINT_VERSION', 'MIGRATIONS', 'Int8Linear', 'Int8Embedding',
-           'Int4Linear', 'Int4Embedding', 'int8_backend_timings', 'choose_int8_backend', 'is_quantizable', 'quantize',
-           'save_pretrained', 'from_pretrained', 'checkpoint_version', 'migrate_checkpoint', 'model_from_checkpoint',
-           'export_model', 'weight_memory', 'benchmark_deploy']
+__all__ = ['INT8_BACKENDS', 'QUANT_MODES', 'EXPORT_VERSION', 'CHECKPOINT_VERSION', 'MIGRATIONS', 'M2_BANDWIDTH', 'Int8Linear',
+           'Int8Embedding', 'Int4Linear', 'Int4Embedding', 'int8_backend_timings', 'choose_int8_backend',
+           'is_quantizable', 'quantize', 'save_pretrained', 'from_pretrained', 'checkpoint_version',
+           'migrate_checkpoint', 'model_from_checkpoint', 'export_model', 'weight_memory', 'benchmark_deploy',
+           'memory_bandwidth', 'decode_bytes_per_token', 'StepTimes', 'decode_rate', 'ixlinx_run', 'llama_peer',
+           'llama_run', 'side_by_side', 'bench_int8_decode', 'bench_peer', 'bench_export_memory', 'deploy_benchmark',
+           'accuracy_drop']
 
 # %% ../nbs/15_deploy.ipynb #baf7f836
 def _has_vnni() -> bool:
@@ -242,7 +245,8 @@ def _int8_shapes(model:nn.Module) -> list[tuple[int, int, int]]:
     lin = [m for n, m in model.named_modules() if is_quantizable(m, n) and n != 'lm_head']
     counts = {}
     for m in lin: counts[(m.in_features, m.out_features)] = counts.get((m.in_features, m.out_features), 0) + 1
-    shapes = [(model.lm_head.in_features, model.lm_head.out_features, 1)]
+    V = model.lm_head.out_features  # time a 16k-row slice of a bigger head (x V/16k): as memory-bound, 4x quicker to measure
+    shapes = [(model.lm_head.in_features, min(V, 16384), max(1, round(V / 16384)))]
     if counts: shapes.append((*max(counts, key=counts.get), len(lin)))
     return shapes
 
@@ -472,3 +476,188 @@ def benchmark_deploy(model:IXLinx, # fp32 model
                 with torch.no_grad(): row['ms_per_clip'] = 1e3 * time_fn(lambda: m(video=video, text=ids[:, :1]), warmup=1, repeats=repeats)['median']
             rows.append(row)
     return rows
+
+# %% ../nbs/15_deploy.ipynb #6aaafa87
+def memory_bandwidth(nbytes:int=2**29, # bytes of the copied tensor
+                     repeats:int=10) -> dict:
+    "Memory bandwidth of this machine from a large tensor copy: GB/s of bytes read + written (median and best)."
+    a = torch.ones(nbytes // 4)
+    b = torch.empty_like(a)
+    t = time_fn(lambda: b.copy_(a), warmup=2, repeats=repeats)
+    return dict(copy_GBps=2 * nbytes / t['median'] / 1e9, copy_GBps_best=2 * nbytes / t['min'] / 1e9)
+
+def decode_bytes_per_token(model:IXLinx) -> int:
+    "Bytes of weights one decoded token reads: blocks, final norm, LM head (each tensor once) and one embedding row."
+    seen, n = set(), 0
+    for k, t in model.state_dict().items():
+        if k.split('.')[0] in ('blocks', 'norm', 'lm_head') and (t.data_ptr(), t.dtype) not in seen:
+            seen.add((t.data_ptr(), t.dtype)); n += t.numel() * t.element_size()
+    emb = sum(t.numel() * t.element_size() for t in model.upm.tok_emb.state_dict().values())
+    return n + emb // model.config.vocab_size
+
+# %% ../nbs/15_deploy.ipynb #b4acbbfc
+class StepTimes:
+    "A streamer that records the time of every new token (works for ixlinx `generate` and Hugging Face's `put`/`end`)."
+    def __init__(self): self.times = []
+    def __call__(self, ids=None): self.times.append(time.perf_counter())
+    def put(self, value): self.times.append(time.perf_counter())
+    def end(self): pass
+
+def decode_rate(times:list[float]) -> float:
+    "Tokens/s between the first and the last streamed token."
+    return (len(times) - 1) / (times[-1] - times[0])
+
+def ixlinx_run(model:IXLinx, new_tokens:int=64, prompt_len:int=16):
+    "A function of no arguments: one greedy generation of `new_tokens`, returning the step times."
+    ids = torch.randint(3, 256, (1, prompt_len), generator=torch.Generator().manual_seed(0))
+    def run():
+        s = StepTimes()
+        model.generate(ids, max_new_tokens=new_tokens, temperature=0, stop_at_eos=False, streamer=s)
+        return s.times
+    return run
+
+# %% ../nbs/15_deploy.ipynb #65e899ca
+def llama_peer(cfg:IXLinxConfig):
+    "Hugging Face `LlamaForCausalLM` (random weights, fp32) with the width, depth, heads, KV heads, FFN width and vocabulary of `cfg`."
+    from transformers import LlamaConfig, LlamaForCausalLM
+    from ixlinx.model import SwiGLU
+    with torch.device('meta'): hidden = cfg.ffn_hidden or SwiGLU(cfg.dim).hidden
+    c = LlamaConfig(vocab_size=cfg.vocab_size, hidden_size=cfg.dim, intermediate_size=hidden, num_hidden_layers=cfg.n_layers,
+                    num_attention_heads=cfg.num_heads, num_key_value_heads=cfg.num_kv_heads or cfg.num_heads,
+                    tie_word_embeddings=cfg.tie_embeddings, max_position_embeddings=cfg.max_seq_len, rms_norm_eps=cfg.norm_eps,
+                    bos_token_id=None, eos_token_id=None, pad_token_id=0)
+    return LlamaForCausalLM(c).eval()
+
+def llama_run(model, new_tokens:int=64, prompt_len:int=16):
+    "One greedy generation (KV cache on) of exactly `new_tokens` with the peer, returning the new tokens' times."
+    ids = torch.randint(3, 256, (1, prompt_len), generator=torch.Generator().manual_seed(0))
+    def run():
+        s = StepTimes()
+        with torch.no_grad():
+            model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=new_tokens, min_new_tokens=new_tokens,
+                           do_sample=False, use_cache=True, streamer=s)
+        return s.times[1:]  # the first `put` is the prompt
+    return run
+
+# %% ../nbs/15_deploy.ipynb #c3ce4726
+def side_by_side(runs:dict, # name -> run() returning step times
+                 repeats:int=5) -> dict:
+    "Decode tokens/s of each run, interleaved round-robin after one warm-up each: {name: (median, best, all)}."
+    for r in runs.values(): r()
+    rates = {k: [] for k in runs}
+    for _ in range(repeats):
+        for k, r in runs.items(): rates[k].append(decode_rate(r()))
+    return {k: dict(tokens_per_s=statistics.median(v), tokens_per_s_best=max(v), all=v) for k, v in rates.items()}
+
+# %% ../nbs/15_deploy.ipynb #cc9704cd
+def _decode_row(name:str, model, r:dict, bw:float) -> dict:
+    "A table row: tokens/s, bytes per token and the fraction of the bandwidth bound reached."
+    nbytes = decode_bytes_per_token(model) if isinstance(model, IXLinx) else sum(p.numel() * 4 for n, p in model.named_parameters() if 'embed_tokens' not in n)
+    bound = bw / nbytes
+    return dict(model=name, params_M=round(count_params(model) / 1e6, 1), MB_per_token=round(nbytes / 1e6, 1),
+                tokens_per_s=r['tokens_per_s'], tokens_per_s_best=r['tokens_per_s_best'], bound_tokens_per_s=bound,
+                fraction_of_bound=r['tokens_per_s'] / bound)
+
+def _prototype(mixers=('gqa', 'ssm'), **kw) -> IXLinx:
+    "The prototype preset (text only: the media projections play no part in decoding) with these mixers."
+    torch.manual_seed(0)
+    return IXLinx(IXLinxConfig.preset('prototype', mixers=tuple(mixers), modalities=('text',), **kw)).eval()
+
+# %% ../nbs/15_deploy.ipynb #142e337c
+def bench_int8_decode(mixes=(('gqa', 'ssm'), ('gqa',), ('ssm',), ('fenwick',), ('mesa',)), new_tokens:int=64, repeats:int=5, bw:float|None=None) -> dict:
+    "fp32 vs int8 vs int4 decode tokens/s side by side per mixer mix of the prototype preset, against the bandwidth bound."
+    bw = bw or memory_bandwidth()['copy_GBps'] * 1e9
+    rows, speedups = [], {}
+    for mix in mixes:
+        m32 = _prototype(mix)
+        models = {'fp32': m32, 'int8': quantize(copy.deepcopy(m32), 'int8'), 'int4': quantize(copy.deepcopy(m32), 'int4')}
+        res = side_by_side({k: ixlinx_run(m, new_tokens) for k, m in models.items()}, repeats)
+        name = '+'.join(mix)
+        for k, m in models.items():
+            rows.append(dict(_decode_row(f"ixlinx {name} {k}", m, res[k], bw), mixers=name, mode=k, backend=getattr(m, 'quantize_backend', None)))
+        speedups[name] = {k: res[k]['tokens_per_s'] / res['fp32']['tokens_per_s'] for k in ('int8', 'int4')}
+        del models, m32
+    return dict(rows=rows, speedups=speedups)
+
+# %% ../nbs/15_deploy.ipynb #e8d29e2b
+def bench_peer(sizes=((256, 4, 4), (512, 8, 8), (768, 12, 12)), # (dim, layers, heads)
+               new_tokens:int=64, repeats:int=5, bw:float|None=None) -> list[dict]:
+    "Decode tokens/s of transformers' LlamaForCausalLM and ixlinx GQA + SwiGLU at the same shapes (fp32, and ixlinx int8)."
+    bw = bw or memory_bandwidth()['copy_GBps'] * 1e9
+    rows = []
+    for dim, layers, heads in sizes:
+        torch.manual_seed(0)
+        cfg = IXLinxConfig(vocab_size=65536, dim=dim, n_layers=layers, num_heads=heads, mixers=('gqa',), ffn='swiglu',
+                           tie_embeddings=False, modalities=('text',))
+        ix, peer = IXLinx(cfg).eval(), llama_peer(cfg)
+        ix8 = quantize(copy.deepcopy(ix), 'int8')
+        res = side_by_side({'llama': llama_run(peer, new_tokens), 'ixlinx': ixlinx_run(ix, new_tokens), 'ixlinx int8': ixlinx_run(ix8, new_tokens)}, repeats)
+        for k, m in (('llama', peer), ('ixlinx', ix), ('ixlinx int8', ix8)):
+            rows.append(dict(_decode_row(f"{'transformers Llama' if k == 'llama' else k} d{dim} L{layers}", m, res[k], bw), kind=k, dim=dim,
+                             vs_llama=res[k]['tokens_per_s'] / res['llama']['tokens_per_s']))
+        del ix, peer, ix8
+    return rows
+
+# %% ../nbs/15_deploy.ipynb #68839710
+def _resident_bytes() -> int:
+    "Resident memory of this process after returning freed heap pages to the OS."
+    import ctypes, gc, psutil
+    gc.collect()
+    try: ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except OSError: pass
+    return psutil.Process().memory_info().rss
+
+def bench_export_memory(modes=(None, 'int8', 'int4')) -> dict:
+    "File size of the prototype preset exported at each mode, and the resident memory its loaded model adds."
+    torch.manual_seed(0)
+    src, out = IXLinx(IXLinxConfig.preset('prototype')).eval(), {}
+    ids = torch.randint(3, 256, (1, 16))
+    with tempfile.TemporaryDirectory() as d:
+        for mode in modes:
+            path = export_model(src, f"{d}/{mode}", quantize=mode)
+            before = _resident_bytes()
+            m = from_pretrained(path)
+            m.generate(ids, max_new_tokens=8, temperature=0, stop_at_eos=False)
+            out[mode or 'fp32'] = dict(file_MB=(path/'model.safetensors').stat().st_size / 1e6, resident_MB=(_resident_bytes() - before) / 1e6)
+            del m
+    for k in out: out[k]['file_ratio_vs_fp32'] = out[k]['file_MB'] / out['fp32']['file_MB']
+    return out
+
+# %% ../nbs/15_deploy.ipynb #dc98d07c
+M2_BANDWIDTH = 100e9  # bytes/s: Apple's published unified-memory bandwidth of the M2 (claim A3's machine)
+
+def deploy_benchmark(threads:int=2, new_tokens:int=64, repeats:int=5) -> dict:
+    "Everything the deploy claims need, side by side at `threads` threads: bandwidth, int8/int4 vs fp32, the peer, sizes."
+    prev = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        bw = memory_bandwidth()
+        q = bench_int8_decode(new_tokens=new_tokens, repeats=repeats, bw=bw['copy_GBps'] * 1e9)
+        peer = bench_peer(new_tokens=new_tokens, repeats=repeats, bw=bw['copy_GBps'] * 1e9)
+        bw_after = memory_bandwidth()
+        sizes = bench_export_memory()
+    finally: torch.set_num_threads(prev)
+    row = lambda rows, **kw: next(r for r in rows if all(r.get(k) == v for k, v in kw.items()))
+    d = row(q['rows'], mixers='gqa+ssm', mode='fp32')
+    e8 = weight_memory('8b', 'int8')['bytes']
+    acc = dict(int8_speedup_default_mix=q['speedups']['gqa+ssm']['int8'], int4_speedup_default_mix=q['speedups']['gqa+ssm']['int4'],
+               int8_export_ratio=sizes['int8']['file_ratio_vs_fp32'], fp32_fraction_of_bound_default_mix=d['fraction_of_bound'],
+               ixlinx_gqa_vs_llama_d768=row(peer, kind='ixlinx', dim=768)['vs_llama'])
+    claims = dict(A3_prototype_fp32_tokens_per_s=d['tokens_per_s'], A3_prototype_int8_tokens_per_s=row(q['rows'], mixers='gqa+ssm', mode='int8')['tokens_per_s'],
+                  A3_8b_int8_bound_tokens_per_s_here=bw['copy_GBps'] * 1e9 / e8, A3_8b_int8_bound_tokens_per_s_M2=M2_BANDWIDTH / e8,
+                  A3_8b_int4_bound_tokens_per_s_M2=M2_BANDWIDTH / weight_memory('8b', 'int4')['bytes'],
+                  A5_int8_speedup=acc['int8_speedup_default_mix'], A5_int4_speedup=acc['int4_speedup_default_mix'],
+                  B3_prototype_int8_file_MB=sizes['int8']['file_MB'], B3_prototype_int8_resident_MB=sizes['int8']['resident_MB'],
+                  B3_8b_int8_weights_GB=e8 / 1e9, B3_8b_lite_int8_weights_GB=weight_memory('8b-lite', 'int8')['GB'])
+    return dict(threads=threads, new_tokens=new_tokens, repeats=repeats, bandwidth=bw, bandwidth_after=bw_after,
+                decode=q['rows'], speedups=q['speedups'], peer=peer, export=sizes, acceptance=acc, claims=claims)
+
+# %% ../nbs/15_deploy.ipynb #e648691b
+def accuracy_drop(model:nn.Module, # the fp32 model (left untouched)
+                  evaluate, # evaluate(model) -> held-out accuracy in [0, 1]
+                  mode:str='int8', backend:str|None=None) -> dict:
+    "Held-out accuracy of `model` and of a `mode`-quantised copy, and the drop in percentage points."
+    acc = evaluate(model)
+    q = quantize(copy.deepcopy(model).eval(), mode, backend)
+    acc_q = evaluate(q)
+    return dict(fp32=acc, quantized=acc_q, mode=mode, backend=q.quantize_backend, drop_points=100 * (acc - acc_q))
