@@ -6,7 +6,7 @@ Docs: https://ixlinx.github.io/ixlinx/deploy.html.md"""
 
 # %% ../nbs/15_deploy.ipynb #5a5fd8ea
 from __future__ import annotations
-import copy, json, os, re, statistics, tempfile, time, warnings
+import copy, json, math, os, re, statistics, tempfile, time, warnings
 from pathlib import Path
 import torch
 import torch.nn.functional as F
@@ -207,22 +207,25 @@ def _int8_linear(lin:nn.Linear, backend:str) -> nn.Module:
 
 # %% ../nbs/15_deploy.ipynb #ce201414
 def int8_backend_timings(shapes:list[tuple[int, int, int]], # (in_features, out_features, count) of the linears
-                         repeats:int=15, tol:float=0.05) -> dict:
+                         rounds:int=15, tol:float=0.05) -> dict:
     "Seconds to run one token through `count` linears of each shape, per int8 backend (None: fails or is wrong)."
-    g, out = torch.Generator().manual_seed(0), {}
+    g, cands = torch.Generator().manual_seed(0), {}
     cases = [(nn.Linear(K, N, bias=False), torch.randn(1, K, generator=g), n) for K, N, n in shapes]
-    for b in INT8_BACKENDS:
-        try:
-            total = 0.0
-            for lin, x, n in cases:
-                q = _int8_linear(lin, b)
-                with torch.no_grad():
+    with torch.no_grad():
+        for b in INT8_BACKENDS:
+            try:
+                qs = [_int8_linear(lin, b) for lin, _, _ in cases]
+                for q, (lin, x, _) in zip(qs, cases):
                     ref, y = lin(x), q(x)
                     if not (y - ref).abs().max() <= tol * ref.abs().max(): raise ValueError(f"{b}: output differs from fp32")
-                    total += n * time_fn(lambda: q(x), warmup=2, repeats=repeats)['min']
-            out[b] = total
-        except Exception as e: out[b] = None; warnings.warn(f"int8 backend {b} unavailable: {str(e)[:120]}")
-    return out
+                cands[b] = qs
+            except Exception as e: warnings.warn(f"int8 backend {b} unavailable: {str(e)[:120]}")
+        best = {b: [math.inf] * len(cases) for b in cands}
+        for _ in range(rounds):  # round-robin, best of the rounds: robust to other work on a shared machine
+            for b, qs in cands.items():
+                for j, (q, (_, x, _)) in enumerate(zip(qs, cases)):
+                    t0 = time.perf_counter(); q(x); best[b][j] = min(best[b][j], time.perf_counter() - t0)
+    return {b: sum(t * n for t, (_, _, n) in zip(best[b], cases)) if b in best else None for b in INT8_BACKENDS}
 
 def choose_int8_backend(shapes:list[tuple[int, int, int]]) -> str:
     "The fastest correct int8 backend for these linear shapes on this CPU and thread count (measured once per process)."
@@ -565,17 +568,18 @@ def _prototype(mixers=('gqa', 'ssm'), **kw) -> IXLinx:
 
 # %% ../nbs/15_deploy.ipynb #142e337c
 def bench_int8_decode(mixes=(('gqa', 'ssm'), ('gqa',), ('ssm',), ('fenwick',), ('mesa',)), new_tokens:int=64, repeats:int=5, bw:float|None=None) -> dict:
-    "fp32 vs int8 vs int4 decode tokens/s side by side per mixer mix of the prototype preset, against the bandwidth bound."
+    "fp32 vs int8 (and int4 on the first mix) decode tokens/s side by side per mixer mix of the prototype preset, against the bandwidth bound."
     bw = bw or memory_bandwidth()['copy_GBps'] * 1e9
     rows, speedups = [], {}
     for mix in mixes:
         m32 = _prototype(mix)
-        models = {'fp32': m32, 'int8': quantize(copy.deepcopy(m32), 'int8'), 'int4': quantize(copy.deepcopy(m32), 'int4')}
+        models = {'fp32': m32, 'int8': quantize(copy.deepcopy(m32), 'int8')}
+        if mix == mixes[0]: models['int4'] = quantize(copy.deepcopy(m32), 'int4')  # int4 on the default mix only
         res = side_by_side({k: ixlinx_run(m, new_tokens) for k, m in models.items()}, repeats)
         name = '+'.join(mix)
         for k, m in models.items():
             rows.append(dict(_decode_row(f"ixlinx {name} {k}", m, res[k], bw), mixers=name, mode=k, backend=getattr(m, 'quantize_backend', None)))
-        speedups[name] = {k: res[k]['tokens_per_s'] / res['fp32']['tokens_per_s'] for k in ('int8', 'int4')}
+        speedups[name] = {k: res[k]['tokens_per_s'] / res['fp32']['tokens_per_s'] for k in models if k != 'fp32'}
         del models, m32
     return dict(rows=rows, speedups=speedups)
 
