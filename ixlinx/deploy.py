@@ -24,8 +24,8 @@ __all__ = ['INT8_BACKENDS', 'QUANT_MODES', 'EXPORT_VERSION', 'CHECKPOINT_VERSION
            'is_quantizable', 'quantize', 'save_pretrained', 'from_pretrained', 'checkpoint_version',
            'migrate_checkpoint', 'model_from_checkpoint', 'export_model', 'weight_memory', 'benchmark_deploy',
            'memory_bandwidth', 'decode_bytes_per_token', 'StepTimes', 'decode_rate', 'ixlinx_run', 'llama_peer',
-           'llama_run', 'side_by_side', 'bench_int8_decode', 'bench_peer', 'bench_export_memory', 'deploy_benchmark',
-           'accuracy_drop']
+           'llama_run', 'side_by_side', 'with_bound', 'bench_int8_decode', 'bench_peer', 'bench_export_memory',
+           'deploy_benchmark', 'accuracy_drop']
 
 # %% ../nbs/15_deploy.ipynb #baf7f836
 def _has_vnni() -> bool:
@@ -553,13 +553,17 @@ def side_by_side(runs:dict, # name -> run() returning step times
     return {k: dict(tokens_per_s=statistics.median(v), tokens_per_s_best=max(v), all=v) for k, v in rates.items()}
 
 # %% ../nbs/15_deploy.ipynb #cc9704cd
-def _decode_row(name:str, model, r:dict, bw:float) -> dict:
+def _decode_row(name:str, model, r:dict, bw:float, params:int|None=None) -> dict:
     "A table row: tokens/s, bytes per token and the fraction of the bandwidth bound reached."
     nbytes = decode_bytes_per_token(model) if isinstance(model, IXLinx) else sum(p.numel() * 4 for n, p in model.named_parameters() if 'embed_tokens' not in n)
-    bound = bw / nbytes
-    return dict(model=name, params_M=round(count_params(model) / 1e6, 1), MB_per_token=round(nbytes / 1e6, 1),
-                tokens_per_s=r['tokens_per_s'], tokens_per_s_best=r['tokens_per_s_best'], bound_tokens_per_s=bound,
-                fraction_of_bound=r['tokens_per_s'] / bound)
+    row = dict(model=name, params_M=round((params or count_params(model)) / 1e6, 1), MB_per_token=nbytes / 1e6,
+               tokens_per_s=r['tokens_per_s'], tokens_per_s_best=r['tokens_per_s_best'])
+    return with_bound(row, bw)
+
+def with_bound(row:dict, bw:float) -> dict:
+    "`row` with the bandwidth bound `bw / bytes per token` and the fraction of it reached."
+    bound = bw / (row['MB_per_token'] * 1e6)
+    return dict(row, bound_tokens_per_s=bound, fraction_of_bound=row['tokens_per_s'] / bound)
 
 def _prototype(mixers=('gqa', 'ssm'), **kw) -> IXLinx:
     "The prototype preset (text only: the media projections play no part in decoding) with these mixers."
@@ -578,7 +582,7 @@ def bench_int8_decode(mixes=(('gqa', 'ssm'), ('gqa',), ('ssm',), ('fenwick',), (
         res = side_by_side({k: ixlinx_run(m, new_tokens) for k, m in models.items()}, repeats)
         name = '+'.join(mix)
         for k, m in models.items():
-            rows.append(dict(_decode_row(f"ixlinx {name} {k}", m, res[k], bw), mixers=name, mode=k, backend=getattr(m, 'quantize_backend', None)))
+            rows.append(dict(_decode_row(f"ixlinx {name} {k}", m, res[k], bw, count_params(m32)), mixers=name, mode=k, backend=getattr(m, 'quantize_backend', None)))
         speedups[name] = {k: res[k]['tokens_per_s'] / res['fp32']['tokens_per_s'] for k in models if k != 'fp32'}
         del models, m32
     return dict(rows=rows, speedups=speedups)
@@ -597,7 +601,7 @@ def bench_peer(sizes=((256, 4, 4), (512, 8, 8), (768, 12, 12)), # (dim, layers, 
         ix8 = quantize(copy.deepcopy(ix), 'int8')
         res = side_by_side({'llama': llama_run(peer, new_tokens), 'ixlinx': ixlinx_run(ix, new_tokens), 'ixlinx int8': ixlinx_run(ix8, new_tokens)}, repeats)
         for k, m in (('llama', peer), ('ixlinx', ix), ('ixlinx int8', ix8)):
-            rows.append(dict(_decode_row(f"{'transformers Llama' if k == 'llama' else k} d{dim} L{layers}", m, res[k], bw), kind=k, dim=dim,
+            rows.append(dict(_decode_row(f"{'transformers Llama' if k == 'llama' else k} d{dim} L{layers}", m, res[k], bw, count_params(ix)), kind=k, dim=dim,
                              vs_llama=res[k]['tokens_per_s'] / res['llama']['tokens_per_s']))
         del ix, peer, ix8
     return rows
@@ -635,12 +639,16 @@ def deploy_benchmark(threads:int=2, new_tokens:int=64, repeats:int=5) -> dict:
     prev = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        bw = memory_bandwidth()
-        q = bench_int8_decode(new_tokens=new_tokens, repeats=repeats, bw=bw['copy_GBps'] * 1e9)
-        peer = bench_peer(new_tokens=new_tokens, repeats=repeats, bw=bw['copy_GBps'] * 1e9)
-        bw_after = memory_bandwidth()
+        bws = [memory_bandwidth()]
+        q = bench_int8_decode(new_tokens=new_tokens, repeats=repeats, bw=bws[0]['copy_GBps'] * 1e9)
+        bws.append(memory_bandwidth())
+        peer = bench_peer(new_tokens=new_tokens, repeats=repeats, bw=bws[0]['copy_GBps'] * 1e9)
+        bws.append(memory_bandwidth())
         sizes = bench_export_memory()
     finally: torch.set_num_threads(prev)
+    # other work on a shared machine only ever lowers the measured bandwidth: the bound uses the best copy seen
+    bw = dict(copy_GBps=max(b['copy_GBps_best'] for b in bws), measurements=bws)
+    q['rows'], peer = [with_bound(r, bw['copy_GBps'] * 1e9) for r in q['rows']], [with_bound(r, bw['copy_GBps'] * 1e9) for r in peer]
     row = lambda rows, **kw: next(r for r in rows if all(r.get(k) == v for k, v in kw.items()))
     d = row(q['rows'], mixers='gqa+ssm', mode='fp32')
     e8 = weight_memory('8b', 'int8')['bytes']
@@ -653,7 +661,7 @@ def deploy_benchmark(threads:int=2, new_tokens:int=64, repeats:int=5) -> dict:
                   A5_int8_speedup=acc['int8_speedup_default_mix'], A5_int4_speedup=acc['int4_speedup_default_mix'],
                   B3_prototype_int8_file_MB=sizes['int8']['file_MB'], B3_prototype_int8_resident_MB=sizes['int8']['resident_MB'],
                   B3_8b_int8_weights_GB=e8 / 1e9, B3_8b_lite_int8_weights_GB=weight_memory('8b-lite', 'int8')['GB'])
-    return dict(threads=threads, new_tokens=new_tokens, repeats=repeats, bandwidth=bw, bandwidth_after=bw_after,
+    return dict(threads=threads, new_tokens=new_tokens, repeats=repeats, bandwidth=bw,
                 decode=q['rows'], speedups=q['speedups'], peer=peer, export=sizes, acceptance=acc, claims=claims)
 
 # %% ../nbs/15_deploy.ipynb #e648691b

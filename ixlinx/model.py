@@ -120,10 +120,11 @@ class RMCBlock(nn.Module):
                 state:list|None=None, # one state per mixer, or None to start at position 0
                ) -> tuple[Tensor, list]:
         new_state = []
+        drop = self.drop if self.training and self.drop.p > 0 else (lambda t: t)  # no module call per token when off
         for i, (norm, mixer) in enumerate(zip(self.mixer_norms, self.mixers)):
             y, s = mixer(norm(x), None if state is None else state[i])
-            x = x + self.drop(y); new_state.append(s)
-        if self.ffn is not None: x = x + self.drop(self.ffn(self.ffn_norm(x)))
+            x = x + drop(y); new_state.append(s)
+        if self.ffn is not None: x = x + drop(self.ffn(self.ffn_norm(x)))
         return x, new_state
 
 # %% ../nbs/07_model.ipynb #e5f15be0
