@@ -20,7 +20,7 @@ from .core import time_fn, get_device, get_mixer, count_params, seed_everything,
 # %% auto #0
 __all__ = ['MIXER_MODULES', 'SUITES', 'PeakRSS', 'measure_peak_memory', 'count_flops', 'matmul_peak_flops', 'bench', 'compare',
            'save_results', 'load_results', 'load_mixers', 'suite_mixers', 'state_bytes', 'suite_decode',
-           'suite_thin_vae', 'suite_train_step', 'suite_generate', 'suite_quant', 'run_suite']
+           'suite_thin_vae', 'suite_train_step', 'suite_generate', 'suite_quant', 'suite_deploy', 'run_suite']
 
 # %% ../nbs/14_benchmarks.ipynb #b7471784
 class PeakRSS:
@@ -218,23 +218,34 @@ def suite_generate(quick:bool=False, device=None, new_tokens:int|None=None) -> l
 
 # %% ../nbs/14_benchmarks.ipynb #27fa30d5
 def suite_quant(quick:bool=False, device=None) -> list[dict]:
-    "Weight bytes and per-token decode time of fp32 vs int8 (torchao, linear layers of mixers and FFNs)."
+    "Weight bytes and per-token decode time of fp32 vs int8 vs int4 (`ixlinx.deploy.quantize`: block linears, LM head, embedding)."
     import copy, io
     from ixlinx.deploy import quantize
     dev = get_device(device); seed_everything(0)
     base = _model('tiny' if quick else 'prototype', dev).eval()
     rows = []
-    for mode in (None, 'int8', 'int8-dynamic'):
+    for mode in (None, 'int8', 'int4'):
         m = base if mode is None else quantize(copy.deepcopy(base), mode)
         buf = io.BytesIO(); torch.save(m.state_dict(), buf)
         prompt = torch.randint(0, 256, (1, 16), device=dev); n = 4 if quick else 16
         r = time_fn(lambda: m.generate(prompt, max_new_tokens=n, temperature=0, stop_at_eos=False), warmup=1, repeats=2 if quick else 3, device=dev)
-        rows.append(dict(mode=mode or 'fp32', state_dict_bytes=buf.getbuffer().nbytes, s_per_token=r['median'] / n))
+        rows.append(dict(mode=mode or 'fp32', backend=getattr(m, 'quantize_backend', None), state_dict_bytes=buf.getbuffer().nbytes,
+                         s_per_token=r['median'] / n))
     return rows
+
+def suite_deploy(quick:bool=False, device=None) -> list[dict]:
+    "Decode tokens/s against the memory-bandwidth bound: fp32/int8 per mixer mix and the transformers Llama peer (ixlinx.deploy)."
+    import copy
+    from ixlinx.deploy import bench_int8_decode, bench_peer, memory_bandwidth, side_by_side, ixlinx_run, quantize, _decode_row
+    bw = memory_bandwidth(2**26 if quick else 2**29)['copy_GBps'] * 1e9
+    if not quick: return bench_int8_decode(bw=bw)['rows'] + bench_peer(bw=bw)
+    m = _model('tiny', 'cpu').eval(); m8 = quantize(copy.deepcopy(m), 'int8')
+    r = side_by_side({'fp32': ixlinx_run(m, 8), 'int8': ixlinx_run(m8, 8)}, repeats=1)
+    return [_decode_row(f"tiny {k}", mm, r[k], bw) for k, mm in (('fp32', m), ('int8', m8))]
 
 # %% ../nbs/14_benchmarks.ipynb #466e265f
 SUITES = dict(mixers=suite_mixers, decode=suite_decode, vae_decoder=suite_thin_vae, train_step=suite_train_step,
-              generate=suite_generate, quant=suite_quant)
+              generate=suite_generate, quant=suite_quant, deploy=suite_deploy)
 
 def run_suite(name:str, quick:bool=False, out_dir='nbs/results', device=None) -> Path:
     "Run the suite `name` and save its results; returns the results file."

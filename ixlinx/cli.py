@@ -97,6 +97,7 @@ def _chat_args(s):
     s.add_argument('--max-new-tokens', type=int, default=40)
     s.add_argument('--temperature', type=float, default=0.0)
     s.add_argument('--quantize', default=None, choices=QUANT, help='quantise linear layers before running')
+    s.add_argument('--json', action='store_true', help='print one JSON object (answer, tokens, timing) instead of streaming')
 
 # %% ../nbs/13_cli.ipynb #5e8343e7
 def _video_test_args(s):
@@ -134,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--output', default='-', help="file, or '-' for stdout")
     _export_args(sub.add_parser('export', help='export a checkpoint as config.json + model.safetensors'))
     s = sub.add_parser('bench', help='run a benchmark suite')
-    s.add_argument('--suite', default='mixers', choices=['mixers', 'decode', 'vae_decoder', 'train_step', 'generate', 'quant'])
+    s.add_argument('--suite', default='mixers', choices=['mixers', 'decode', 'vae_decoder', 'train_step', 'generate', 'quant', 'deploy'])
     s.add_argument('--quick', action='store_true')
     s.add_argument('--output-dir', default='nbs/results')
     return p
@@ -263,22 +264,30 @@ def cmd_chat(a) -> int:
     _check_chat(a)
     if a.prompt is None and not sys.stdin.isatty():
         raise ValueError("chat needs --prompt when stdin is not a terminal")
-    from ixlinx.model import ByteTokenizer
+    import time
+    from ixlinx.model import ByteTokenizer, TextStreamer
     from ixlinx.task import load_task, top_classes, PROMPT
     model, meta = load_task(a.checkpoint, quantize=a.quantize)
     media = _media(a, meta, model.config)
-    tok = ByteTokenizer()
-    def answer(q):
+    tok, classes = ByteTokenizer(), None
+    def answer(q, streamer=None):
         ids = tok.batch([(q.strip() or PROMPT) + ' '])
-        out = model.generate(ids, **media, max_new_tokens=a.max_new_tokens, temperature=a.temperature)
-        return tok.decode(out[0, ids.shape[1]:]).strip()
+        t0 = time.perf_counter()
+        out = model.generate(ids, **media, max_new_tokens=a.max_new_tokens, temperature=a.temperature, streamer=streamer)
+        n = out.shape[1] - ids.shape[1]
+        return dict(prompt=q, answer=tok.decode(out[0, ids.shape[1]:]).strip(), new_tokens=n, seconds=time.perf_counter() - t0)
     if 'video' in media and model.class_head is not None:
         import torch
         with torch.no_grad():
             probs = model(video=media['video'])['class_logits'][0].softmax(-1)
-        print(f"classes: {top_classes(probs, meta['classes'])}", file=sys.stderr)
+        classes = top_classes(probs, meta['classes'])
+        print(f"classes: {classes}", file=sys.stderr)
+    if a.prompt is not None and a.json:
+        print(json.dumps(dict(answer(a.prompt), classes=classes, quantize=a.quantize)))
+        return 0
     if a.prompt is not None:
-        print(answer(a.prompt))
+        answer(a.prompt, TextStreamer())  # prints each piece as it is generated
+        print()
         return 0
     while True:
         try:
@@ -288,7 +297,9 @@ def cmd_chat(a) -> int:
             return 0
         if q.strip() in ('exit', 'quit'):
             return 0
-        print('ixlinx>', answer(q))
+        print('ixlinx> ', end='', flush=True)
+        answer(q, TextStreamer())
+        print()
 
 # %% ../nbs/13_cli.ipynb #8f50fec0
 def cmd_video_test(a) -> int:

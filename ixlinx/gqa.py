@@ -44,7 +44,9 @@ class RotaryEmbedding(nn.Module):
                 dtype=torch.float32) -> tuple[Tensor, Tensor]:
         "cos and sin tables, each (T, head_dim/2), for `positions`."
         cdt = torch.float64 if dtype == torch.float64 else torch.float32  # angles in >= fp32
-        ang = positions.to(cdt)[:, None] * self.inv_freq(cdt, positions.device)[None]  # (T, d/2)
+        key = (cdt, positions.device, self.head_dim, self.base, self.scaling, self.factor)
+        if getattr(self, '_inv', (None,))[0] != key: self._inv = (key, self.inv_freq(cdt, positions.device))  # once, not per token
+        ang = positions.to(cdt)[:, None] * self._inv[1][None]  # (T, d/2)
         return ang.cos().to(dtype), ang.sin().to(dtype)
 
 # %% ../nbs/03_gqa.ipynb #c71a8408

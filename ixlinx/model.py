@@ -6,7 +6,7 @@ Docs: https://ixlinx.github.io/ixlinx/model.html.md"""
 
 # %% ../nbs/07_model.ipynb #d96f1c4a
 from __future__ import annotations
-import dataclasses, math, os
+import codecs, dataclasses, math, os
 from dataclasses import dataclass, field
 from typing import Any
 import torch
@@ -19,7 +19,7 @@ from .core import Config, ConfigError, MIXERS, get_mixer, count_params
 # %% auto #0
 __all__ = ['MODALITIES', 'PRESETS', 'RMSNorm', 'SwiGLU', 'EntropyRegGELU', 'LowRankLinear', 'LowRankFFN', 'dense_ffn_params',
            'make_ffn', 'RMCBlock', 'ByteTokenizer', 'mel_filterbank', 'LogMel', 'IXLinxConfig', 'UnifiedProjection',
-           'IXLinx', 'lm_loss', 'classification_loss', 'preset_table', 'sample_next']
+           'IXLinx', 'lm_loss', 'classification_loss', 'preset_table', 'sample_next', 'TextStreamer']
 
 # %% ../nbs/07_model.ipynb #f1404284
 from . import gqa, ssm, fenwick, mesanet  # importing a mixer module registers its mixer
@@ -120,10 +120,11 @@ class RMCBlock(nn.Module):
                 state:list|None=None, # one state per mixer, or None to start at position 0
                ) -> tuple[Tensor, list]:
         new_state = []
+        drop = self.drop if self.training and self.drop.p > 0 else (lambda t: t)  # no module call per token when off
         for i, (norm, mixer) in enumerate(zip(self.mixer_norms, self.mixers)):
             y, s = mixer(norm(x), None if state is None else state[i])
-            x = x + self.drop(y); new_state.append(s)
-        if self.ffn is not None: x = x + self.drop(self.ffn(self.ffn_norm(x)))
+            x = x + drop(y); new_state.append(s)
+        if self.ffn is not None: x = x + drop(self.ffn(self.ffn_norm(x)))
         return x, new_state
 
 # %% ../nbs/07_model.ipynb #e5f15be0
@@ -459,6 +460,37 @@ def sample_next(logits:Tensor, # (B, V) logits of the next token
         logits = logits.masked_fill(drop.scatter(-1, idx, drop), float('-inf'))
     return torch.multinomial(logits.softmax(-1), 1, generator=generator)
 
+# %% ../nbs/07_model.ipynb #0f39912d
+@patch
+def decode_step(self:IXLinx, ids:Tensor, # (B, 1) the newest token of each row
+                states:list, # per-layer states (from the prefill or the previous step)
+               ) -> tuple[Tensor, list]:
+    "Logits (B, V) of the next token and the new states: one token through the model, none of `forward`'s checks."
+    x = self.upm.tok_emb(ids) + self.upm.type_emb.weight[MODALITIES.index('text')]  # (B, 1, D)
+    new_states = []
+    for blk, st in zip(self.blocks, states):
+        x, st = blk(x, st)
+        new_states.append(st)
+    logits = self.lm_head(self.norm(x[:, -1]))  # (B, V)
+    if self.config.final_softcap: logits = self.config.final_softcap * torch.tanh(logits / self.config.final_softcap)
+    return logits, new_states
+
+# %% ../nbs/07_model.ipynb #10d5e968
+class TextStreamer:
+    "A `generate` streamer that turns the new tokens of row 0 into text pieces (whole UTF-8 characters) for `callback`."
+    def __init__(self, callback=None): # called with each text piece; default: print it at once
+        self.callback = callback or (lambda s: print(s, end='', flush=True))
+        self._dec, self.text = codecs.getincrementaldecoder('utf-8')(errors='replace'), ''
+    def __call__(self, ids:Tensor): # (B,) the new token of each row
+        "Take the next token; emit the text it completes (special tokens emit nothing)."
+        i = int(ids[0])
+        if 0 <= i < 256: self._emit(self._dec.decode(bytes([i])))
+    def end(self):
+        "Flush an unfinished UTF-8 sequence."
+        self._emit(self._dec.decode(b'', final=True))
+    def _emit(self, s:str):
+        if s: self.text += s; self.callback(s)
+
 # %% ../nbs/07_model.ipynb #04c820c3
 @patch
 @torch.no_grad()
@@ -466,7 +498,9 @@ def generate(self:IXLinx, prompt:str|Tensor|None=None, # text, or (B, T) ids
              video:Tensor|None=None, image:Tensor|None=None, audio:Tensor|None=None, video_latents:Tensor|None=None,
              max_new_tokens:int=32, temperature:float=1.0, top_k:int|None=None, top_p:float|None=None,
              generator:torch.Generator|None=None, use_cache:bool=True, # False recomputes the whole sequence each step
-             stop_at_eos:bool=True) -> str|Tensor:
+             stop_at_eos:bool=True,
+             streamer=None, # called with the new tokens (B,) after every step (e.g. a `TextStreamer`); `.end()` at the end
+            ) -> str|Tensor:
     "Continue `prompt` (conditioned on any video/image/audio); returns text for a str prompt, else (B, T+new) ids."
     tok, as_text = ByteTokenizer(), isinstance(prompt, str)
     dev = next(self.parameters()).device
@@ -474,14 +508,19 @@ def generate(self:IXLinx, prompt:str|Tensor|None=None, # text, or (B, T) ids
     ids = ids.to(dev)
     media = {k: v for k, v in dict(video=video, video_latents=video_latents, image=image, audio=audio).items() if v is not None}
     if ids.shape[-1] == 0 and not media: raise ValueError("generate needs a non-empty prompt or at least one of video, image, audio")
+    (B, T0), n = ids.shape, 0
+    buf = torch.full((B, T0 + max_new_tokens), tok.pad_id, dtype=ids.dtype, device=dev)  # (B, T0+new), filled as we go
+    buf[:, :T0] = ids
     out = self(text=ids, **media, logits_for='last')
-    states, done = out['states'], torch.zeros(ids.shape[0], dtype=torch.bool, device=dev)
-    for i in range(max_new_tokens):
-        nxt = sample_next(out['logits'][:, -1], temperature, top_k, top_p, generator)  # (B, 1)
-        nxt = nxt.masked_fill(done[:, None], tok.pad_id)
-        ids = torch.cat([ids, nxt], 1)
+    logits, states, done = out['logits'][:, -1], out['states'], torch.zeros(B, dtype=torch.bool, device=dev)
+    while n < max_new_tokens:
+        nxt = sample_next(logits, temperature, top_k, top_p, generator).masked_fill(done[:, None], tok.pad_id)  # (B, 1)
+        buf[:, T0 + n] = nxt[:, 0]
+        n += 1
+        if streamer is not None: streamer(nxt[:, 0])
         done |= nxt[:, 0] == tok.eos_id
-        if (stop_at_eos and done.all()) or i == max_new_tokens - 1: break
-        if use_cache: out = self(text=nxt, states=states, logits_for='last'); states = out['states']
-        else: out = self(text=ids, **media, logits_for='last')
-    return tok.decode(ids[0]) if as_text else ids
+        if n == max_new_tokens or (stop_at_eos and done.all()): break
+        if use_cache: logits, states = self.decode_step(nxt, states)
+        else: logits = self(text=buf[:, :T0 + n], **media, logits_for='last')['logits'][:, -1]
+    if hasattr(streamer, 'end'): streamer.end()
+    return tok.decode(buf[0, :T0 + n]) if as_text else buf[:, :T0 + n]

@@ -143,7 +143,9 @@ def forward(self:Mamba2Layer,
     past = xBC.new_zeros(b, self.conv_dim, self.d_conv - 1) if state is None else state['conv']
     xBC = torch.cat([past, xBC], dim=-1)  # (B, conv_dim, d_conv-1+T)
     conv_state = xBC[..., xBC.shape[-1] - (self.d_conv - 1):]  # (B, conv_dim, d_conv-1)
-    xBC = F.silu(F.conv1d(xBC, self.conv.weight, self.conv.bias, groups=self.conv_dim)).transpose(1, 2)  # (B, T, conv_dim)
+    if T == 1:  # decoding: the depthwise conv of one position is a weighted sum (a conv1d call costs more than it)
+        xBC = F.silu((xBC * self.conv.weight[:, 0]).sum(-1, keepdim=True) + self.conv.bias[:, None]).transpose(1, 2)  # (B, 1, conv_dim)
+    else: xBC = F.silu(F.conv1d(xBC, self.conv.weight, self.conv.bias, groups=self.conv_dim)).transpose(1, 2)  # (B, T, conv_dim)
     xs, Bm, Cm = xBC.split([self.d_inner, G * N, G * N], dim=-1)
     xs, Bm, Cm = xs.reshape(b, T, H, P), Bm.reshape(b, T, G, N), Cm.reshape(b, T, G, N)
     dt = F.softplus(dt + self.dt_bias)  # (B, T, H)
