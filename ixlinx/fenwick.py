@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from .core import register_mixer
+from fastcore.basics import patch
+from .ssm import split_legacy_keys
 
 # %% auto #0
 __all__ = ['fenwick_level', 'fenwick_num_levels', 'fenwick_level_matrix', 'fenwick_attn_naive', 'fenwick_attn_step',
@@ -223,12 +225,13 @@ class FenwickAttention(nn.Module):
         if num_levels < 2: raise ValueError(f"num_levels must be >= 2, got {num_levels}")
         self.dim, self.num_heads, self.head_dim, self.num_levels = dim, num_heads, dim // num_heads, num_levels
         self.chunk_size, self.qk_norm = chunk_size, qk_norm
-        self.qkv = nn.Linear(dim, 3 * dim, bias=False)
+        self.q_proj, self.k_proj, self.v_proj = (nn.Linear(dim, dim, bias=False) for _ in range(3))
         self.g_proj, self.lam_proj = nn.Linear(dim, num_heads), nn.Linear(dim, num_heads * num_levels)
         self.norm, self.o_proj = nn.RMSNorm(self.head_dim, eps=1e-6), nn.Linear(dim, dim, bias=False)
         with torch.no_grad():
             self.g_proj.bias.copy_(torch.linspace(*gate_bias, num_heads)); self.g_proj.weight.mul_(0.1)
             self.lam_proj.bias.fill_(math.log(math.e - 1)); self.lam_proj.weight.mul_(0.1)   # softplus(bias) = 1
+        self._register_load_state_dict_pre_hook(self._legacy_keys)
 
     def forward(self, x:Tensor, # (B, T, dim)
                 state:dict|None=None, # from a previous call, or None to start at position 0
@@ -237,7 +240,7 @@ class FenwickAttention(nn.Module):
         B, T, _ = x.shape; H, d = self.num_heads, self.head_dim
         pos = 0 if state is None else int(state['pos'])
         if pos + T > 2 ** (self.num_levels - 1): raise ValueError(f"position {pos + T} needs num_levels > {self.num_levels}")
-        q, k, v = self.qkv(x).view(B, T, 3, H, d).unbind(2)           # each (B, T, H, d)
+        q, k, v = (p(x).view(B, T, H, d) for p in (self.q_proj, self.k_proj, self.v_proj))  # each (B, T, H, d)
         if self.qk_norm: q, k = F.normalize(q, dim=-1), F.normalize(k, dim=-1)
         else: q = q * d ** -0.5
         g = F.logsigmoid(self.g_proj(x))                               # (B, T, H)
@@ -250,3 +253,9 @@ class FenwickAttention(nn.Module):
         else: o, state = fenwick_attn_chunked(q, k, v, g, lam, self.chunk_size, initial_state=state, output_final_state=True)
         with torch.autocast(x.device.type, enabled=False): o = self.norm(o.to(self.norm.weight.dtype))  # per-head RMSNorm in full precision
         return self.o_proj(o.reshape(B, T, self.dim)), state
+
+# %% ../nbs/05_fenwick.ipynb #396df3d0
+@patch
+def _legacy_keys(self:FenwickAttention, sd, prefix, *args):
+    "Load hook: checkpoints written before the rename hold one fused `qkv` projection."
+    split_legacy_keys(sd, prefix, 'qkv', dict(q_proj=self.dim, k_proj=self.dim, v_proj=self.dim))

@@ -14,6 +14,7 @@ from torch import nn, Tensor
 from torch.autograd.function import once_differentiable
 from fastcore.basics import patch
 from .core import register_mixer
+from .ssm import split_legacy_keys
 
 # %% auto #0
 __all__ = ['mesa_exact', 'conjugate_gradient', 'cg_solve', 'mesa_chunked', 'mesa_step', 'MesaLayer', 'mesa_inputs']
@@ -226,7 +227,7 @@ class MesaLayer(nn.Module):
         if backward not in ('implicit', 'unrolled'): raise ValueError(f"backward must be 'implicit' or 'unrolled', got {backward!r}")
         self.dim, self.num_heads, self.head_dim = dim, num_heads, dim // num_heads
         self.cg_steps, self.chunk_size, self.lambda_min, self.tol, self.backward = cg_steps, chunk_size, lambda_min, tol, backward
-        self.qkv_proj = nn.Linear(dim, 3 * dim, bias=False)
+        self.q_proj, self.k_proj, self.v_proj = (nn.Linear(dim, dim, bias=False) for _ in range(3))
         self.gate_proj = nn.Linear(dim, 2 * num_heads)                 # forget- and input-gate logits
         self.lambda_raw = nn.Parameter(torch.full((num_heads, self.head_dim), math.log(math.expm1(lambda_init - lambda_min))))
         self.o_norm = nn.RMSNorm(self.head_dim, eps=norm_eps)
@@ -235,10 +236,16 @@ class MesaLayer(nn.Module):
             gam = torch.linspace(0.9, 0.999, num_heads)
             self.gate_proj.bias[:num_heads] = torch.log(gam / (1 - gam))  # logit: γ = σ(bias) at x = 0
             self.gate_proj.bias[num_heads:] = 0.
+        self._register_load_state_dict_pre_hook(self._legacy_keys)
+
+# %% ../nbs/06_mesanet.ipynb #a2f289c8
+@patch
+def _legacy_keys(self:MesaLayer, sd, prefix, *args):
+    "Load hook: checkpoints written before the rename hold one fused `qkv_proj`."
+    split_legacy_keys(sd, prefix, 'qkv_proj', dict(q_proj=self.dim, k_proj=self.dim, v_proj=self.dim))
 
 # %% ../nbs/06_mesanet.ipynb #beaed41d
 @patch
-@torch.compiler.disable
 def _ops(self:MesaLayer, q, k, v, g, beta, lamb, state):
     "The Mesa op for this call: a step for one token after a state, else the chunked form."
     if state is not None and q.shape[1] == 1:
@@ -259,7 +266,7 @@ def forward(self:MesaLayer, x:Tensor, # (B, T, dim) input
     H, d = self.num_heads, self.head_dim
     dt = torch.promote_types(x.dtype, torch.float32)
     with torch.autocast(x.device.type, enabled=False):
-        q, k, v = self.qkv_proj(x.to(dt)).view(B, T, 3, H, d).unbind(2)  # (B, T, H, d) each
+        q, k, v = (p(x.to(dt)).view(B, T, H, d) for p in (self.q_proj, self.k_proj, self.v_proj))  # (B, T, H, d) each
         q, k = F.normalize(q, dim=-1), F.normalize(k, dim=-1)
         a_g, a_b = self.gate_proj(x.to(dt)).view(B, T, 2, H).unbind(2)   # (B, T, H) each
         lamb = F.softplus(self.lambda_raw.to(dt)) + self.lambda_min      # (H, d)

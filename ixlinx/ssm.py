@@ -14,7 +14,7 @@ from fastcore.basics import patch
 from .core import register_mixer
 
 # %% auto #0
-__all__ = ['ssd_step', 'ssd_naive', 'segsum', 'ssd_chunked', 'Mamba2Layer']
+__all__ = ['ssd_step', 'ssd_naive', 'segsum', 'ssd_chunked', 'Mamba2Layer', 'split_legacy_keys']
 
 # %% ../nbs/04_ssm.ipynb #cda1f31d
 def _group_to_heads(t:Tensor, H:int) -> Tensor:
@@ -120,14 +120,36 @@ class Mamba2Layer(nn.Module):
         self.dim, self.num_heads, self.head_dim, self.d_state = dim, num_heads, d_inner // num_heads, d_state
         self.d_inner, self.d_conv, self.chunk_size, self.ngroups = d_inner, d_conv, chunk_size, ngroups
         self.conv_dim = d_inner + 2 * ngroups * d_state  # channels of x, B, C
-        self.in_proj = nn.Linear(dim, d_inner + self.conv_dim + num_heads, bias=bias)  # z, xBC, dt
+        GN = ngroups * d_state
+        self.z_proj, self.v_proj = nn.Linear(dim, d_inner, bias=bias), nn.Linear(dim, d_inner, bias=bias)  # gate z, input x
+        self.k_proj, self.q_proj = nn.Linear(dim, GN, bias=bias), nn.Linear(dim, GN, bias=bias)    # B (keys), C (queries)
+        self.dt_proj = nn.Linear(dim, num_heads, bias=bias)                                        # step sizes Δ
         self.conv = nn.Conv1d(self.conv_dim, self.conv_dim, d_conv, groups=self.conv_dim)
         dt = torch.exp(torch.rand(num_heads) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min))
         self.dt_bias = nn.Parameter(dt + torch.log(-torch.expm1(-dt)))  # inverse softplus
         self.A_log = nn.Parameter(torch.log(torch.empty(num_heads).uniform_(1, 16)))
         self.D = nn.Parameter(torch.ones(num_heads))
         self.norm = nn.RMSNorm(d_inner)
-        self.out_proj = nn.Linear(d_inner, dim, bias=bias)
+        self.o_proj = nn.Linear(d_inner, dim, bias=bias)
+        self._register_load_state_dict_pre_hook(self._legacy_keys)
+
+# %% ../nbs/04_ssm.ipynb #c3cd93ce
+def split_legacy_keys(sd:dict, # a state dict, changed in place
+                      prefix:str, # the module's prefix in `sd`
+                      old:str, # name of the fused linear layer in old checkpoints
+                      parts:dict, # new layer name -> rows it takes from the fused weight, in order
+                     ):
+    "Cut a fused linear's `weight`/`bias` in an old state dict into the named parts (a load hook helper)."
+    for p in ('weight', 'bias'):
+        if prefix + old + '.' + p in sd:
+            for name, t in zip(parts, sd.pop(prefix + old + '.' + p).split(list(parts.values()))): sd[f"{prefix}{name}.{p}"] = t
+
+@patch
+def _legacy_keys(self:Mamba2Layer, sd, prefix, *args):
+    "Load hook: map the fused `in_proj` and `out_proj` of old checkpoints to the named projections."
+    split_legacy_keys(sd, prefix, 'in_proj', dict(z_proj=self.d_inner, v_proj=self.d_inner, k_proj=self.ngroups * self.d_state,
+                                                  q_proj=self.ngroups * self.d_state, dt_proj=self.num_heads))
+    split_legacy_keys(sd, prefix, 'out_proj', dict(o_proj=self.dim))
 
 # %% ../nbs/04_ssm.ipynb #30029760
 @patch
@@ -138,8 +160,8 @@ def forward(self:Mamba2Layer,
     "Mix `x` causally; return y (B, T, D) and the state after the last token."
     b, T, _ = x.shape
     H, P, N, G = self.num_heads, self.head_dim, self.d_state, self.ngroups
-    z, xBC, dt = self.in_proj(x).split([self.d_inner, self.conv_dim, H], dim=-1)
-    xBC = xBC.transpose(1, 2)  # (B, conv_dim, T)
+    z, dt = self.z_proj(x), self.dt_proj(x)  # (B, T, d_inner), (B, T, H)
+    xBC = torch.cat([self.v_proj(x), self.k_proj(x), self.q_proj(x)], -1).transpose(1, 2)  # (B, conv_dim, T): x, B, C
     past = xBC.new_zeros(b, self.conv_dim, self.d_conv - 1) if state is None else state['conv']
     xBC = torch.cat([past, xBC], dim=-1)  # (B, conv_dim, d_conv-1+T)
     conv_state = xBC[..., xBC.shape[-1] - (self.d_conv - 1):]  # (B, conv_dim, d_conv-1)
@@ -154,4 +176,4 @@ def forward(self:Mamba2Layer,
     else: y, h = ssd_chunked(xs * dt[..., None], A, Bm, Cm, self.chunk_size, h0)  # (B, T, H, P)
     y = (y + self.D[:, None] * xs).reshape(b, T, self.d_inner)
     y = self.norm(y * F.silu(z))  # gated RMS norm
-    return self.out_proj(y), {'conv': conv_state, 'ssm': h}
+    return self.o_proj(y), {'conv': conv_state, 'ssm': h}
