@@ -51,7 +51,7 @@ def _check_inputs(q, k, v, g, lam, offset=0):
     if k.shape != q.shape: raise ValueError(f"k must have the shape of q {tuple(q.shape)}, got {tuple(k.shape)}")
     if v.dim() != 4 or v.shape[:3] != q.shape[:3]: raise ValueError(f"v must be (B, T, H, Dv) = ({B}, {T}, {H}, Dv), got {tuple(v.shape)}")
     if g.shape != q.shape[:3]: raise ValueError(f"g must be (B, T, H) = {(B, T, H)}, got {tuple(g.shape)}")
-    if (g > 0).any(): raise ValueError(f"g holds log-gates and must be <= 0, got max {g.max().item():.3g}")
+    if not torch.compiler.is_compiling() and (g > 0).any(): raise ValueError(f"g holds log-gates and must be <= 0, got max {g.max().item():.3g}")
     need = fenwick_num_levels(offset + T)
     if lam.dim() != 4 or lam.shape[:3] != q.shape[:3]: raise ValueError(f"lam must be (B, T, H, L) = ({B}, {T}, {H}, L), got {tuple(lam.shape)}")
     if lam.shape[3] < need: raise ValueError(f"lam has {lam.shape[3]} levels but positions up to {offset + T - 1} need L >= {need}")
@@ -127,13 +127,12 @@ def _inter_chunk(q, lam, Gg, U, n0, c):
     "Add the contributions of all chunk-levels; q, lam, Gg in layout (B, H, N, C, .), U: chunk states (B, H, N, Dk, Dv)."
     B, H, N, C, _ = q.shape
     out = q.new_zeros(*q.shape[:-1], U.shape[-1])
-    a = torch.arange(n0, n0 + N)                                      # absolute chunk indices (on the host: no syncs)
     Gend, base = Gg[..., -1], n0                                      # (B, H, N) block-end log-gates (float64)
     for j in range(1, (n0 + N - 1).bit_length() + 1):
-        b = (a >> (j - 1)) - 1                                        # half-block each chunk reads
-        sel = (((a >> (j - 1)) & 1) == 1) & (b >= base)
-        if sel.any():
-            idx, src = sel.nonzero().squeeze(1).to(q.device), (b[sel] - base).to(q.device)
+        sel = [i for i in range(N) if (n0 + i) >> (j - 1) & 1 and ((n0 + i) >> (j - 1)) - 1 >= base]   # python ints: no syncs
+        if sel:
+            idx = torch.tensor(sel, device=q.device)                  # chunks reading level j
+            src = torch.tensor([((n0 + i) >> (j - 1)) - 1 - base for i in sel], device=q.device)  # the half-block each reads
             w = (Gg[:, :, idx] - Gend[:, :, src, None]).exp().to(q.dtype) * lam[:, :, idx, :, c + j]  # (B, H, n, C)
             out.index_add_(2, idx, (q[:, :, idx] @ U[:, :, src]) * w[..., None])     # (B, H, n, C, Dv)
         if U.shape[2] == 1 and base % 2 == 0: break
