@@ -12,11 +12,11 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from .core import register_mixer
 from fastcore.basics import patch
-from .ssm import split_legacy_keys
+from .ssm import split_legacy_keys, resolve_backend, compiled
 
 # %% auto #0
 __all__ = ['fenwick_level', 'fenwick_num_levels', 'fenwick_level_matrix', 'fenwick_attn_naive', 'fenwick_attn_step',
-           'fenwick_attn_chunked', 'fenwick_attn_prefill', 'FenwickAttention']
+           'fenwick_attn_chunked', 'fenwick_attn_prefill', 'fenwick_to_fla', 'fenwick_attn', 'FenwickAttention']
 
 # %% ../nbs/05_fenwick.ipynb #33ad4696
 def fenwick_level(t:int, # query position (0-indexed)
@@ -207,6 +207,27 @@ def fenwick_attn_prefill(q, k, v, g, lam, chunk_size:int=64) -> tuple[Tensor, di
     "Process a prompt with the chunked form and return (output, state) ready for `fenwick_attn_step`."
     return fenwick_attn_chunked(q, k, v, g, lam, chunk_size=chunk_size, output_final_state=True)
 
+# %% ../nbs/05_fenwick.ipynb #399a038f
+def fenwick_to_fla(q, k, v, g, lam) -> dict:
+    "Arguments of fla's `chunk_log_linear_attn` for our inputs: λ cut to the levels the length needs."
+    L = fenwick_num_levels(q.shape[1])
+    return dict(q=q.contiguous(), k=k.contiguous(), v=v.contiguous(), g=g.contiguous(), level_scales=lam[..., :L].contiguous())
+
+# %% ../nbs/05_fenwick.ipynb #147e1200
+def fenwick_attn(q:Tensor, k:Tensor, v:Tensor, g:Tensor, lam:Tensor, # as `fenwick_attn_chunked`
+                 chunk_size:int=64, initial_state:dict|None=None, output_final_state:bool=False,
+                 backend:str='auto', # 'auto', 'torch', 'triton' or 'fla'
+                ) -> tuple[Tensor, dict|None]:
+    "Chunkwise Fenwick attention on the chosen backend (same contract as `fenwick_attn_chunked`)."
+    b = resolve_backend(backend, 'fenwick', q)
+    if b == 'fla' and (initial_state is not None or output_final_state): b = resolve_backend('triton', 'fenwick', q)
+    if b == 'torch': return fenwick_attn_chunked(q, k, v, g, lam, chunk_size, initial_state, output_final_state)
+    if b == 'triton':
+        from ixlinx.fenwick_triton import fenwick_attn_triton
+        return fenwick_attn_triton(q, k, v, g, lam, max(chunk_size, 16), initial_state, output_final_state)
+    from fla.ops.log_linear_attn import chunk_log_linear_attn
+    return chunk_log_linear_attn(**fenwick_to_fla(q, k, v, g, lam))[0], None
+
 # %% ../nbs/05_fenwick.ipynb #6d247507
 @register_mixer('fenwick')
 class FenwickAttention(nn.Module):
@@ -217,13 +238,15 @@ class FenwickAttention(nn.Module):
                  chunk_size:int=64, # chunk of the chunked form (power of two)
                  qk_norm:bool=True, # L2-normalise q and k per head
                  gate_bias:tuple=(2.0, 6.0), # log-gate biases spread over heads (sigmoid 0.88 .. 0.9975)
+                 backend:str='auto', # 'auto', 'torch', 'triton' or 'fla' (see `fenwick_attn`)
+                 compile:bool=False, # run the chunked form through torch.compile (inductor), torch backend
                 ):
         super().__init__()
         if num_heads < 1 or dim % num_heads: raise ValueError(f"dim={dim} must be divisible by num_heads={num_heads}")
         if chunk_size < 1 or chunk_size & (chunk_size - 1): raise ValueError(f"chunk_size must be a power of two, got {chunk_size}")
         if num_levels < 2: raise ValueError(f"num_levels must be >= 2, got {num_levels}")
         self.dim, self.num_heads, self.head_dim, self.num_levels = dim, num_heads, dim // num_heads, num_levels
-        self.chunk_size, self.qk_norm = chunk_size, qk_norm
+        self.chunk_size, self.qk_norm, self.backend, self.compile = chunk_size, qk_norm, backend, compile
         self.q_proj, self.k_proj, self.v_proj = (nn.Linear(dim, dim, bias=False) for _ in range(3))
         self.g_proj, self.lam_proj = nn.Linear(dim, num_heads), nn.Linear(dim, num_heads * num_levels)
         self.norm, self.o_proj = nn.RMSNorm(self.head_dim, eps=1e-6), nn.Linear(dim, dim, bias=False)
@@ -249,7 +272,9 @@ class FenwickAttention(nn.Module):
         if state is not None and T == 1:
             o, state = fenwick_attn_step(q[:, 0], k[:, 0], v[:, 0], g[:, 0], lam[:, 0], state)
             o = o[:, None]                                             # (B, 1, H, d)
-        else: o, state = fenwick_attn_chunked(q, k, v, g, lam, self.chunk_size, initial_state=state, output_final_state=True)
+        elif self.compile and resolve_backend(self.backend, 'fenwick', q) == 'torch':
+            o, state = compiled(fenwick_attn_chunked)(q, k, v, g, lam, self.chunk_size, state, True)
+        else: o, state = fenwick_attn(q, k, v, g, lam, self.chunk_size, state, True, backend=self.backend)
         with torch.autocast(x.device.type, enabled=False): o = self.norm(o.to(self.norm.weight.dtype))  # per-head RMSNorm in full precision
         return self.o_proj(o.reshape(B, T, self.dim)), state
 

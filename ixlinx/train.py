@@ -39,6 +39,7 @@ class TrainConfig(Config):
     nonfinite:Literal['skip', 'stop']='skip'; max_consecutive_skips:int=20
     log_every:int=10; progress:bool=True; eval_every:int|None=None; tensorboard:bool=False
     seed:int=0; deterministic:bool=False; device:str='auto'
+    compile:bool=False  # torch.compile (inductor) the model's forward and backward
 
     def validate(self):
         if self.lr <= 0: self._bad('lr', 'must be > 0')
@@ -224,6 +225,7 @@ class Trainer:
         else: random.seed(cfg.seed + self.rank); np.random.seed(cfg.seed + self.rank); torch.manual_seed(cfg.seed + self.rank)
         self.model, self.train_dl, self.valid_dl, self.loss_fn, self.callbacks = model.to(self.device), train_dl, valid_dl, loss_fn, list(callbacks)
         self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None) if self.world > 1 else self.model
+        if cfg.compile: self.net = torch.compile(self.net)  # checkpoints keep self.model's parameter names
         self.total_steps = cfg.max_steps or self._steps_from_epochs()
         self.opt = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay), lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
         self.sched = cosine_schedule(self.opt, self.total_steps, cfg.warmup_steps, cfg.min_lr_ratio)
