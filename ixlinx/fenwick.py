@@ -31,6 +31,14 @@ def fenwick_num_levels(T:int) -> int:
     if T < 1: raise ValueError(f"T must be >= 1, got {T}")
     return (T - 1).bit_length() + 1
 
+# %% ../nbs/05_fenwick.ipynb #0dbe6c98
+def _bit_length(x:Tensor, # non-negative integers < n
+                n:int) -> Tensor:
+    "Element-wise bit length of integers below `n`: the number of bit positions b with x >> b > 0."
+    out = torch.zeros_like(x)
+    for b in range(max(n - 1, 1).bit_length()): out = out + ((x >> b) > 0).long()
+    return out
+
 # %% ../nbs/05_fenwick.ipynb #89f0d77e
 def fenwick_level_matrix(T:int, # sequence length
                          offset:int=0, # absolute position of the first token
@@ -39,7 +47,7 @@ def fenwick_level_matrix(T:int, # sequence length
     "Level ℓ(t, s) of every (query, key) pair of a length-`T` sequence."
     pos = torch.arange(offset, offset + T, device=device)
     x = pos[:, None] ^ pos[None, :]                       # (T, T)
-    lvl = torch.frexp(x.double()).exponent.long()         # bit_length; frexp(0) has exponent 0
+    lvl = _bit_length(x, offset + T)
     return lvl.masked_fill(pos[None, :] > pos[:, None], -1)
 
 # %% ../nbs/05_fenwick.ipynb #04d33163
@@ -149,7 +157,7 @@ def _state_readout(q, lam, Gl, S, p0):
     "Contribution of an initial state S (B, H, n, Dk, Dv) at position p0 to queries (B, T, H, Dk); lam (B, H, T, L)."
     T, n = q.shape[1], S.shape[2]
     pos = torch.arange(p0, p0 + T, device=q.device)
-    m = torch.frexp((pos ^ p0).double()).exponent.long()                                    # (T,) bit_length(t XOR p0)
+    m = _bit_length(pos ^ p0, 2 * (p0 + T))                                                 # (T,) bit_length(t XOR p0)
     lev = torch.maximum(torch.arange(1, n + 1, device=q.device)[None], m[:, None])          # (T, n)
     w = lam.gather(-1, lev.expand(*lam.shape[:2], T, n)) * Gl.exp().to(q.dtype)[..., None]  # (B, H, T, n)
     return torch.einsum('bthd,bhtl,bhlde->bthe', q, w, S)

@@ -7,19 +7,19 @@ Docs: https://ixlinx.github.io/ixlinx/fenwick_triton.html.md"""
 # %% auto #0
 __all__ = ['fenwick_attn_triton']
 
-# %% ../nbs/05a_fenwick_triton.ipynb #7434107e
+# %% ../nbs/05a_fenwick_triton.ipynb #69f284d0
 import contextlib
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from .fenwick import _check_inputs, _check_state, _state_readout, _final_state, fenwick_num_levels
 
-# %% ../nbs/05a_fenwick_triton.ipynb #c745441e
+# %% ../nbs/05a_fenwick_triton.ipynb #de147799
 try:
     import triton
     import triton.language as tl
     from triton.runtime.jit import JITFunction
-    from triton.runtime.interpreter import InterpretedFunction
+    from triton.runtime.interpreter import InterpretedFunction, _patch_lang
     HAS_TRITON = True
 except Exception:                                                    # no triton: the kernels below are never launched
     class _Stub:
@@ -29,7 +29,7 @@ except Exception:                                                    # no triton
     triton = tl = _Stub()
     HAS_TRITON = False
 
-# %% ../nbs/05a_fenwick_triton.ipynb #c8cf4b9f
+# %% ../nbs/05a_fenwick_triton.ipynb #24fbc907
 @triton.jit
 def _tile(P, rows, cols, BR: tl.constexpr, BC: tl.constexpr):
     "Pointers and mask of a (BR, BC) tile over a row-major (rows, cols) matrix starting at P."
@@ -48,7 +48,7 @@ def _store(P, x, rows, cols, BR: tl.constexpr, BC: tl.constexpr):
     p, m = _tile(P, rows, cols, BR, BC)
     tl.store(p, x.to(P.dtype.element_ty), mask=m)
 
-# %% ../nbs/05a_fenwick_triton.ipynb #ae5f8681
+# %% ../nbs/05a_fenwick_triton.ipynb #8d9e6fbf
 @triton.jit
 def _level_weights(LAM, C: tl.constexpr, LOG_C: tl.constexpr):
     "(C, C) tile W[t, s] = λ_t^(ℓ(t,s)) of an aligned chunk: level 0 on the diagonal, level l where t^s has bit length l."
@@ -69,24 +69,24 @@ def _decay(G, C: tl.constexpr):
     Dm = tl.exp(tl.where(i[:, None] >= i[None, :], Gi[:, None] - Gi[None, :], float('-inf')))
     return Gi, Dm, tl.sum(tl.where(i == C - 1, Gi, 0.), 0)
 
-# %% ../nbs/05a_fenwick_triton.ipynb #9a78ea97
+# %% ../nbs/05a_fenwick_triton.ipynb #22c239b5
 @triton.jit
 def _intra_fwd_kernel(Q, K, V, G, LAM, O, U, Dk, Dv,
-                      C: tl.constexpr, LOG_C: tl.constexpr, BK: tl.constexpr, BV: tl.constexpr):
+                      C: tl.constexpr, LOG_C: tl.constexpr, BK: tl.constexpr, BV: tl.constexpr, PREC: tl.constexpr):
     "One program per chunk: o = (q kᵀ ⊙ decay ⊙ W) v and the chunk state U = (k ⊙ e^{G_end - G})ᵀ v."
     n = tl.program_id(0).to(tl.int64)
     q, k = _load(Q + n * C * Dk, C, Dk, C, BK), _load(K + n * C * Dk, C, Dk, C, BK)
     v = _load(V + n * C * Dv, C, Dv, C, BV)
     Gi, Dm, G_end = _decay(G + n * C, C)
-    A = tl.dot(q, tl.trans(k), input_precision='ieee') * Dm * _level_weights(LAM + n * C * (LOG_C + 1), C, LOG_C)
-    _store(O + n * C * Dv, tl.dot(A, v, input_precision='ieee'), C, Dv, C, BV)
-    u = tl.dot(tl.trans(k * tl.exp(G_end - Gi)[:, None]), v, input_precision='ieee')   # (BK, BV)
+    A = tl.dot(q, tl.trans(k), input_precision=PREC) * Dm * _level_weights(LAM + n * C * (LOG_C + 1), C, LOG_C)
+    _store(O + n * C * Dv, tl.dot(A, v, input_precision=PREC), C, Dv, C, BV)
+    u = tl.dot(tl.trans(k * tl.exp(G_end - Gi)[:, None]), v, input_precision=PREC)   # (BK, BV)
     _store(U + n * Dk * Dv, u, Dk, Dv, BK, BV)
 
-# %% ../nbs/05a_fenwick_triton.ipynb #23b3be12
+# %% ../nbs/05a_fenwick_triton.ipynb #0ea51988
 @triton.jit
 def _intra_bwd_kernel(Q, K, V, G, LAM, dO, dU, dQ, dK, dV, dG, dLAM, Dk, Dv,
-                      C: tl.constexpr, LOG_C: tl.constexpr, BK: tl.constexpr, BV: tl.constexpr):
+                      C: tl.constexpr, LOG_C: tl.constexpr, BK: tl.constexpr, BV: tl.constexpr, PREC: tl.constexpr):
     "One program per chunk: recompute A, then dq, dk, dv, the in-chunk dG and dλ of levels 0..log2 C."
     n = tl.program_id(0).to(tl.int64)
     i = tl.arange(0, C)
@@ -95,14 +95,14 @@ def _intra_bwd_kernel(Q, K, V, G, LAM, dO, dU, dQ, dK, dV, dG, dLAM, Dk, Dv,
     du = _load(dU + n * Dk * Dv, Dk, Dv, BK, BV)
     Gi, Dm, G_end = _decay(G + n * C, C)
     W = _level_weights(LAM + n * C * (LOG_C + 1), C, LOG_C)
-    P = tl.dot(q, tl.trans(k), input_precision='ieee')                        # (C, C) q_t · k_s
-    dA = tl.dot(do, tl.trans(v), input_precision='ieee')                      # (C, C) do_t · v_s
+    P = tl.dot(q, tl.trans(k), input_precision=PREC)                        # (C, C) q_t · k_s
+    dA = tl.dot(do, tl.trans(v), input_precision=PREC)                      # (C, C) do_t · v_s
     dP = dA * Dm * W
     e = tl.exp(G_end - Gi)                                                    # (C,) decay of key s to the chunk end
-    vdu = tl.dot(v, tl.trans(du), input_precision='ieee')                     # (C, BK) rows dU v_s
-    _store(dQ + n * C * Dk, tl.dot(dP, k, input_precision='ieee'), C, Dk, C, BK)
-    _store(dK + n * C * Dk, tl.dot(tl.trans(dP), q, input_precision='ieee') + e[:, None] * vdu, C, Dk, C, BK)
-    dv = tl.dot(tl.trans(P * Dm * W), do, input_precision='ieee') + tl.dot(k * e[:, None], du, input_precision='ieee')
+    vdu = tl.dot(v, tl.trans(du), input_precision=PREC)                     # (C, BK) rows dU v_s
+    _store(dQ + n * C * Dk, tl.dot(dP, k, input_precision=PREC), C, Dk, C, BK)
+    _store(dK + n * C * Dk, tl.dot(tl.trans(dP), q, input_precision=PREC) + e[:, None] * vdu, C, Dk, C, BK)
+    dv = tl.dot(tl.trans(P * Dm * W), do, input_precision=PREC) + tl.dot(k * e[:, None], du, input_precision=PREC)
     _store(dV + n * C * Dv, dv, C, Dv, C, BV)
     X = dP * P                                                                # ∂/∂(G_t - G_s) of every pair
     Y = e * tl.sum(k * vdu, 1)                                                # ∂/∂(G_end - G_s) through U
@@ -113,10 +113,10 @@ def _intra_bwd_kernel(Q, K, V, G, LAM, dO, dU, dQ, dK, dV, dG, dLAM, Dk, Dv,
         hit = (x == 0) if l == 0 else ((x >> (l - 1)) == 1)
         tl.store(dLAM + n * C * (LOG_C + 1) + i * (LOG_C + 1) + l, tl.sum(tl.where(hit, Z, 0.), 1))
 
-# %% ../nbs/05a_fenwick_triton.ipynb #98c4b53d
+# %% ../nbs/05a_fenwick_triton.ipynb #42dd9dec
 @triton.jit
 def _inter_fwd_kernel(Q, G, LAM, DEC, SRC, TREE, O, N, J, M, Dk, Dv,
-                      C: tl.constexpr, BK: tl.constexpr, BV: tl.constexpr):
+                      C: tl.constexpr, BK: tl.constexpr, BV: tl.constexpr, PREC: tl.constexpr):
     "One program per chunk a: for each chunk-level j, read the block state SRC[a, j] of the tree and add λ e^{G} q S."
     n = tl.program_id(0).to(tl.int64)
     a, bh = n % N, n // N
@@ -128,13 +128,13 @@ def _inter_fwd_kernel(Q, G, LAM, DEC, SRC, TREE, O, N, J, M, Dk, Dv,
         s = tl.load(SRC + a * J + j)
         S = _load(TREE + (bh * M + tl.maximum(s, 0)) * Dk * Dv, tl.where(s >= 0, Dk, 0), Dv, BK, BV)   # (BK, BV), 0 if unread
         w = tl.exp(Gi + tl.load(DEC + n * J + j)) * tl.load(LAM + n * C * J + i * J + j).to(tl.float32)
-        acc += tl.dot(q, S, input_precision='ieee') * w[:, None]
+        acc += tl.dot(q, S, input_precision=PREC) * w[:, None]
     _store(O + n * C * Dv, acc, C, Dv, C, BV)
 
-# %% ../nbs/05a_fenwick_triton.ipynb #8d0db9fa
+# %% ../nbs/05a_fenwick_triton.ipynb #b572704f
 @triton.jit
 def _inter_bwd_kernel(Q, G, LAM, DEC, SRC, TREE, dO, dQ, dG, dLAM, dDEC, dTREE, N, J, M, Dk, Dv,
-                      C: tl.constexpr, BK: tl.constexpr, BV: tl.constexpr):
+                      C: tl.constexpr, BK: tl.constexpr, BV: tl.constexpr, PREC: tl.constexpr):
     "One program per chunk a: dq, dG, dλ, d(decay) of every level read, and the block-state gradients (atomic adds)."
     n = tl.program_id(0).to(tl.int64)
     a, bh = n % N, n // N
@@ -148,22 +148,28 @@ def _inter_bwd_kernel(Q, G, LAM, DEC, SRC, TREE, dO, dQ, dG, dLAM, dDEC, dTREE, 
         S = _load(TREE + (bh * M + tl.maximum(s, 0)) * Dk * Dv, rows, Dv, BK, BV)
         base = tl.exp(Gi + tl.load(DEC + n * J + j))
         w = base * tl.load(LAM + n * C * J + i * J + j).to(tl.float32)
-        r = tl.sum(tl.dot(q, S, input_precision='ieee') * do, 1)              # (C,) do_t · (Sᵀ q_t)
+        r = tl.sum(tl.dot(q, S, input_precision=PREC) * do, 1)              # (C,) do_t · (Sᵀ q_t)
         tl.store(dLAM + n * C * J + i * J + j, base * r)
         dg += w * r
         tl.store(dDEC + n * J + j, tl.sum(w * r, 0))
-        dq += tl.dot(do * w[:, None], tl.trans(S), input_precision='ieee')
+        dq += tl.dot(do * w[:, None], tl.trans(S), input_precision=PREC)
         p, m = _tile(dTREE + (bh * M + tl.maximum(s, 0)) * Dk * Dv, rows, Dv, BK, BV)
-        tl.atomic_add(p, tl.dot(tl.trans(q * w[:, None]), do, input_precision='ieee'), mask=m)
+        tl.atomic_add(p, tl.dot(tl.trans(q * w[:, None]), do, input_precision=PREC), mask=m)
     _store(dQ + n * C * Dk, dq, C, Dk, C, BK)
     tl.store(dG + n * C + i, dg)
 
-# %% ../nbs/05a_fenwick_triton.ipynb #694dcca0
+# %% ../nbs/05a_fenwick_triton.ipynb #b5823958
+def _interpreted_call(self, *args, **kwargs):
+    "Run a jit'd helper as Python inside an interpreted kernel, undoing its patches of triton.language afterwards."
+    scope = _patch_lang(self.fn)
+    try: return InterpretedFunction(self.fn).rewrite()(*args, **kwargs)
+    finally: scope.restore()
+
 @contextlib.contextmanager
 def _interpreting():
     "Let the jit'd helpers of triton.language run as Python inside an interpreted launch."
     old = JITFunction.__call__
-    JITFunction.__call__ = lambda self, *a, **kw: InterpretedFunction(self.fn)(*a, **kw)
+    JITFunction.__call__ = _interpreted_call
     try: yield
     finally: JITFunction.__call__ = old
 
@@ -172,11 +178,12 @@ def _launch(kernel, grid, *args, **meta):
     if args[0].is_cuda: return kernel[grid](*args, **meta)
     with _interpreting(): InterpretedFunction(kernel.fn)[grid](*args, **meta)
 
-def _meta(C, Dk, Dv):
-    "Block sizes of a launch: the chunk and the head sizes padded to powers of two (>= 16 for tl.dot)."
-    return dict(C=C, BK=max(16, triton.next_power_of_2(Dk)), BV=max(16, triton.next_power_of_2(Dv)))
+def _meta(C, Dk, Dv, x):
+    "Block sizes of a launch (the chunk, head sizes padded to powers of two, >= 16 for tl.dot) and the dot precision."
+    prec = 'tf32' if x.is_cuda and torch.backends.cuda.matmul.allow_tf32 else 'ieee'
+    return dict(C=C, BK=max(16, triton.next_power_of_2(Dk)), BV=max(16, triton.next_power_of_2(Dv)), PREC=prec)
 
-# %% ../nbs/05a_fenwick_triton.ipynb #c50f405f
+# %% ../nbs/05a_fenwick_triton.ipynb #335ad2dc
 class _IntraChunk(torch.autograd.Function):
     "Intra-chunk attention and chunk states; inputs in layout (B, H, N, C, .)."
     @staticmethod
@@ -184,7 +191,7 @@ class _IntraChunk(torch.autograd.Function):
         B, H, N, C, Dk = q.shape; Dv = v.shape[-1]
         q, k, v, G, lam = (x.contiguous() for x in (q, k, v, G, lam))
         o, U = q.new_empty(B, H, N, C, Dv), q.new_empty(B, H, N, Dk, Dv, dtype=torch.float32)
-        _launch(_intra_fwd_kernel, (B * H * N,), q, k, v, G, lam, o, U, Dk, Dv, LOG_C=C.bit_length() - 1, **_meta(C, Dk, Dv))
+        _launch(_intra_fwd_kernel, (B * H * N,), q, k, v, G, lam, o, U, Dk, Dv, LOG_C=C.bit_length() - 1, **_meta(C, Dk, Dv, q))
         ctx.save_for_backward(q, k, v, G, lam)
         return o, U
 
@@ -196,10 +203,10 @@ class _IntraChunk(torch.autograd.Function):
         dU = q.new_zeros(B, H, N, Dk, Dv, dtype=torch.float32) if dU is None else dU.float().contiguous()
         dq, dk, dv, dG, dlam = (torch.empty_like(x) for x in (q, k, v, G, lam))
         _launch(_intra_bwd_kernel, (B * H * N,), q, k, v, G, lam, do, dU, dq, dk, dv, dG, dlam, Dk, Dv,
-                LOG_C=C.bit_length() - 1, **_meta(C, Dk, Dv))
+                LOG_C=C.bit_length() - 1, **_meta(C, Dk, Dv, q))
         return dq, dk, dv, dG, dlam
 
-# %% ../nbs/05a_fenwick_triton.ipynb #9e41eedb
+# %% ../nbs/05a_fenwick_triton.ipynb #7562db18
 class _InterChunk(torch.autograd.Function):
     "Reads of the Fenwick tree of block states; q, G, lam (B, H, N, C, .), dec (B, H, N, J), src (N, J), tree (B, H, M, Dk, Dv)."
     @staticmethod
@@ -208,7 +215,7 @@ class _InterChunk(torch.autograd.Function):
         q, G, lam, dec, tree = (x.contiguous() for x in (q, G, lam, dec, tree))
         src = src.to(device=q.device, dtype=torch.int32).contiguous()
         o = q.new_empty(B, H, N, C, Dv)
-        _launch(_inter_fwd_kernel, (B * H * N,), q, G, lam, dec, src, tree, o, N, J, M, Dk, Dv, **_meta(C, Dk, Dv))
+        _launch(_inter_fwd_kernel, (B * H * N,), q, G, lam, dec, src, tree, o, N, J, M, Dk, Dv, **_meta(C, Dk, Dv, q))
         ctx.save_for_backward(q, G, lam, dec, src, tree)
         return o
 
@@ -219,10 +226,10 @@ class _InterChunk(torch.autograd.Function):
         dq, dG, dlam, ddec = (torch.empty_like(x) for x in (q, G, lam, dec))
         dtree = torch.zeros_like(tree, dtype=torch.float32)
         _launch(_inter_bwd_kernel, (B * H * N,), q, G, lam, dec, src, tree, do.contiguous(), dq, dG, dlam, ddec, dtree,
-                N, J, M, Dk, Dv, **_meta(C, Dk, Dv))
+                N, J, M, Dk, Dv, **_meta(C, Dk, Dv, q))
         return dq, dG, dlam, ddec, None, dtree.to(tree.dtype)
 
-# %% ../nbs/05a_fenwick_triton.ipynb #8fc11412
+# %% ../nbs/05a_fenwick_triton.ipynb #e5664d38
 def _fenwick_tree(U, Gend, n0):
     "Block states of every chunk-level (torch, differentiable): flat tree (B, H, M, Dk, Dv), src (N, J) and log-decays (B, H, N, J)."
     B, H, N = U.shape[:3]
@@ -245,7 +252,7 @@ def _fenwick_tree(U, Gend, n0):
     if not levels: return None, None, None
     return torch.cat(levels, 2), torch.stack(srcs, 1), torch.stack(decs, -1)
 
-# %% ../nbs/05a_fenwick_triton.ipynb #e87baf99
+# %% ../nbs/05a_fenwick_triton.ipynb #fc7dd4e3
 def fenwick_attn_triton(q, k, v, g, lam, chunk_size:int=64, initial_state=None, output_final_state:bool=False):
     "Chunkwise Fenwick attention with Triton kernels for the intra-chunk part and the tree reads; same contract as `fenwick_attn_chunked`."
     if not HAS_TRITON: raise ImportError("the Triton kernels need triton: pip install triton (Linux), or use backend='torch'")
