@@ -6,7 +6,7 @@ Docs: https://ixlinx.github.io/ixlinx/video.html.md"""
 
 # %% ../nbs/01_video.ipynb #33578932
 from __future__ import annotations
-import bisect, functools, json, sys
+import bisect, csv, functools, json, sys
 from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
@@ -16,11 +16,12 @@ from torch import nn, Tensor
 import av
 
 # %% auto #0
-__all__ = ['VIDEO_CLASSES', 'REVERSED_CLASS', 'SHAPES', 'COLOURS', 'CAPTION_VOCAB', 'write_video', 'VideoDecodeError',
-           'probe_video', 'sample_indices', 'resize_frames', 'frame_change_scores', 'video_indices',
-           'extract_video_frames', 'sincos_3d', 'VideoPatchEmbed', 'add_frame_diff', 'flow_moments', 'make_caption',
-           'tokenize_caption', 'detokenize_caption', 'render_clip', 'dihedral', 'make_moving_shapes', 'VideoDataset',
-           'collate_videos', 'FrameDropout', 'TemporalNoise', 'frame_viewer', 'show_sampling', 'show_batch']
+__all__ = ['VIDEO_CLASSES', 'REVERSED_CLASS', 'SHAPES', 'COLOURS', 'CAPTION_VOCAB', 'MANIFEST_COLUMNS', 'write_video',
+           'VideoDecodeError', 'probe_video', 'sample_indices', 'resize_frames', 'frame_change_scores',
+           'segment_frames', 'video_indices', 'extract_video_frames', 'sincos_3d', 'VideoPatchEmbed', 'add_frame_diff',
+           'flow_moments', 'make_caption', 'tokenize_caption', 'detokenize_caption', 'render_clip', 'dihedral',
+           'write_manifest', 'make_moving_shapes', 'VideoDataset', 'collate_videos', 'FrameDropout', 'TemporalNoise',
+           'frame_viewer', 'show_sampling', 'show_batch']
 
 # %% ../nbs/01_video.ipynb #9317edad
 try:
@@ -204,17 +205,41 @@ def _backend(backend:str, info:dict) -> str:
     return backend
 
 # %% ../nbs/01_video.ipynb #c78da40f
+def segment_frames(path:str|Path, # a video file
+                   start:float|None=None, # seconds from the first frame (None = from the start)
+                   end:float|None=None, # seconds, exclusive (None = to the end)
+                  ) -> list[int]:
+    "Indices of the frames whose timestamps fall in [start, end)."
+    info = probe_video(path)
+    if start is None and end is None:
+        return list(range(info['num_frames']))
+    t = np.asarray(info['pts'], np.float64) * info['time_base']
+    t = t - t[0]  # (n,) seconds from the first frame
+    lo, hi = -np.inf if start is None else start, np.inf if end is None else end
+    if hi <= lo:
+        raise ValueError(f"a segment needs start < end, got start={start}, end={end}")
+    sel = np.nonzero((t >= lo) & (t < hi))[0]
+    if len(sel) == 0:
+        raise VideoDecodeError(path, f"no frame between {start} s and {end} s (the video lasts {t[-1]:.2f} s)")
+    return sel.tolist()
+
 def video_indices(path:str|Path, # a video file
                   num_frames:int|None=16, # frames to pick; None = all
                   sampling:str='uniform', # 'uniform', 'random' or 'adaptive'
                   seed:int|None=None, # seed for 'random'
                   backend:str='auto', # decoder for the adaptive low-res pass
+                  start:float|None=None, # segment start in seconds (None = the whole video)
+                  end:float|None=None, # segment end in seconds, exclusive
                  ) -> list[int]:
     "The frame indices `extract_video_frames` decodes for these arguments."
-    n = probe_video(path)['num_frames']
-    if num_frames is None: return list(range(n))
-    scores = frame_change_scores(path, backend) if sampling == 'adaptive' and n > num_frames else None
-    return sample_indices(n, num_frames, sampling, seed, scores)
+    seg = segment_frames(path, start, end)
+    n = len(seg)
+    if num_frames is None:
+        return seg
+    scores = None
+    if sampling == 'adaptive' and n > num_frames:
+        scores = frame_change_scores(path, backend)[seg]  # (n,) change scores inside the segment
+    return [seg[j] for j in sample_indices(n, num_frames, sampling, seed, scores)]
 
 def extract_video_frames(path:str|Path, # a video file
                          num_frames:int|None=16, # frames to return (padded if the video is shorter); None = all
@@ -222,16 +247,21 @@ def extract_video_frames(path:str|Path, # a video file
                          sampling:str='uniform', # 'uniform', 'random' or 'adaptive'
                          seed:int|None=None, # seed for 'random'
                          backend:str='auto', # 'auto' (decord if installed, else PyAV), 'decord' or 'pyav'
+                         start:float|None=None, # segment start in seconds (None = the whole video)
+                         end:float|None=None, # segment end in seconds, exclusive
+                         uint8:bool=False, # return the frames as uint8 in [0, 255] (no float copy)
                         ) -> tuple[Tensor, Tensor]:
-    "Frames (T, 3, H, W) float32 in [0, 1] and mask (T,) (1 = real frame, 0 = padding)."
+    "Frames (T, 3, H, W) float32 in [0, 1] (or uint8) and mask (T,) (1 = real frame, 0 = padding)."
     info = probe_video(path)
     if size is not None and (len(size) != 2 or min(size) < 1): raise ValueError(f"size must be (height, width) of positive ints or None, got {size!r}")
     b = _backend(backend, info)
-    idx = video_indices(path, num_frames, sampling, seed, b)
+    idx = video_indices(path, num_frames, sampling, seed, b, start, end)
     arr = (_decode_decord if b == 'decord' else _decode_pyav)(str(path), idx, info)  # (k, H, W, 3) uint8
     x = resize_frames(torch.from_numpy(arr).permute(0, 3, 1, 2), size).numpy()  # (k, 3, h, w) uint8
     k, T = len(idx), num_frames or len(idx)
-    out = np.empty((T, *x.shape[1:]), np.float32); np.multiply(x, np.float32(1 / 255), out=out[:k])
+    out = np.empty((T, *x.shape[1:]), np.uint8 if uint8 else np.float32)
+    if uint8: out[:k] = x
+    else: np.multiply(x, np.float32(1 / 255), out=out[:k])
     out[k:] = out[k - 1]  # pad by repeating the last frame
     mask = np.zeros(T, np.float32); mask[:k] = 1
     return torch.from_numpy(out), torch.from_numpy(mask)
@@ -398,6 +428,19 @@ def dihedral(frames:Tensor, # (..., H, W) frames, H == W when g transposes
     elif motion in ('clockwise', 'anticlockwise') and (tr + fx + fy) % 2: motion = REVERSED_CLASS[motion]  # a reflection
     return frames, motion
 
+# %% ../nbs/01_video.ipynb #6be36f58
+MANIFEST_COLUMNS = ('path', 'label', 'caption', 'split', 'shape', 'colour', 'pair', 'reversed')
+
+def write_manifest(path:Path, # the manifest.csv to write
+                   clips:list[dict], # `make_moving_shapes` clip records
+                  ):
+    "The clips as a manifest (`ixlinx.data.read_manifest`): path, label (motion name), caption, split, extras."
+    with open(path, 'w', newline='') as f:
+        w = csv.writer(f)
+        w.writerow(MANIFEST_COLUMNS)
+        for c in clips:
+            w.writerow([c['file'], c['motion'], c['caption'], c['split'], c['shape'], c['colour'], c['pair'], int(c['reversed'])])
+
 # %% ../nbs/01_video.ipynb #580b26ad
 def make_moving_shapes(root:str|Path, # output folder (created)
                        n_videos:int=200, # number of clips, even (pairs of a clip and its time reversal)
@@ -409,7 +452,7 @@ def make_moving_shapes(root:str|Path, # output folder (created)
                        splits:tuple[float,float,float]=(0.8, 0.1, 0.1), # train/val/test fractions (over pairs)
                        seed:int=0, # everything is drawn from this seed
                       ) -> Path:
-    "Write the moving-shapes dataset (mp4 clips + labels.json) into `root`; returns the labels path."
+    "Write the moving-shapes dataset (mp4 clips, `manifest.csv` and labels.json) into `root`; returns the labels path."
     if not isinstance(n_videos, int) or n_videos < 2 or n_videos % 2:
         raise ValueError(f"n_videos must be an even int >= 2 (clips come in time-reversed pairs), got {n_videos!r}")
     if not 1 <= min_frames <= max_frames: raise ValueError(f"need 1 <= min_frames <= max_frames, got {min_frames}, {max_frames}")
@@ -431,6 +474,7 @@ def make_moving_shapes(root:str|Path, # output folder (created)
                               caption=make_caption(shape, colour, m), split=split_of[p], pair=p, reversed=rev, num_frames=T))
     meta = dict(classes=list(VIDEO_CLASSES), vocab=list(CAPTION_VOCAB), seed=seed, size=size, fps=fps, gop=gop, clips=clips)
     (root/'labels.json').write_text(json.dumps(meta, indent=1))
+    write_manifest(root/'manifest.csv', clips)
     return root/'labels.json'
 
 # %% ../nbs/01_video.ipynb #ae494dc1

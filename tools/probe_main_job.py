@@ -10,7 +10,8 @@ Options: --stem none|libflow (IXLinxConfig.video_flow)|flowlin (flow channels as
 """
 import sys, time, json, math, argparse, random
 import torch, torch.nn as nn, torch.nn.functional as F
-from ixlinx.cli import prepare_data, decoded_split
+from ixlinx.data import ClipSpec, open_clips
+from ixlinx.task import cache_dir, moving_shapes
 from ixlinx.model import IXLinx, IXLinxConfig
 from ixlinx.video import VIDEO_CLASSES, SHAPES, COLOURS, dihedral, sincos_3d
 torch.set_num_threads(1)
@@ -24,8 +25,18 @@ p.add_argument('--stem', default='none'); p.add_argument('--aug', default='none'
 p.add_argument('--render', type=int, default=0); p.add_argument('--rotonly', action='store_true'); p.add_argument('--mixers', default='gqa,ssm'); p.add_argument('--seed', type=int, default=0)
 a = p.parse_args()
 torch.manual_seed(a.seed); random.seed(a.seed)
-root = prepare_data(None, a.n, a.render or a.size, 8, 0, True)
-d = {s: decoded_split(root, s, 8, a.size) for s in ('train', 'test')}
+root = moving_shapes(a.n, a.render or a.size, 8, 0, True)
+sets = open_clips(root, ClipSpec(num_frames=8, size=a.size), cache_dir()/'clips', progress=False)
+
+
+def split_tensors(c):
+    "A split as the in-memory dict this probe was written for (frames, labels, captions)."
+    return dict(frames=torch.stack([c[i]['video'] for i in range(len(c))]),
+                labels=torch.tensor([VIDEO_CLASSES.index(r['label']) for r in c.rows]),
+                captions=[r['caption'] for r in c.rows])
+
+
+d = {s: split_tensors(sets[s]) for s in ('train', 'test')}
 if a.rotonly:
     for k in d:
         m = (d[k]['labels'] == 4) | (d[k]['labels'] == 5); idx = m.nonzero()[:, 0].tolist()
