@@ -292,7 +292,7 @@ def _block_8b_lite(dev):
 def suite_gpu(quick:bool=False, device=None, Ts=None, H:int=16, D:int=64, repeats:int|None=None) -> list[dict]:
     "Forward + backward of every mixer op and backend against flash SDPA and fla, bf16, T = 1k..16k, and an 8b-lite block."
     dev = get_device(device)
-    if dev.type != 'cuda': raise RuntimeError(f"the gpu suite needs a CUDA GPU, and this machine runs on {dev.type}: use the CPU suites {sorted(k for k in SUITES if k != 'gpu')}")
+    if dev.type != 'cuda': raise ValueError(f"the gpu suite needs a CUDA GPU, and this machine runs on {dev.type}: use the CPU suites {sorted(k for k in SUITES if k != 'gpu')}")
     Ts, reps, rows = Ts or ([1024, 4096] if quick else [1024, 2048, 4096, 8192, 16384]), repeats or (3 if quick else 10), []
     info = gpu_info()
     for T in Ts:
