@@ -20,7 +20,8 @@ from .core import time_fn, get_device, get_mixer, count_params, seed_everything,
 # %% auto #0
 __all__ = ['MIXER_MODULES', 'SUITES', 'PeakRSS', 'measure_peak_memory', 'count_flops', 'matmul_peak_flops', 'bench', 'compare',
            'save_results', 'load_results', 'load_mixers', 'suite_mixers', 'state_bytes', 'suite_decode',
-           'suite_thin_vae', 'suite_train_step', 'suite_generate', 'suite_quant', 'suite_deploy', 'run_suite']
+           'suite_thin_vae', 'suite_train_step', 'suite_generate', 'suite_quant', 'suite_deploy', 'gpu_info',
+           'suite_gpu', 'auto_order', 'run_suite']
 
 # %% ../nbs/14_benchmarks.ipynb #b7471784
 class PeakRSS:
@@ -95,12 +96,12 @@ def compare(fns:dict[str, Callable], # name -> callable; the first is the baseli
                  ratio_to_first=statistics.median(t) / base) for n, t in times.items()]
 
 # %% ../nbs/14_benchmarks.ipynb #5ee8ca2f
-def save_results(suite:str, rows:list[dict], out_dir='nbs/results', tag:str|None=None) -> Path:
+def save_results(suite:str, rows:list[dict], out_dir='nbs/results', tag:str|None=None, extra:dict|None=None) -> Path:
     "Write `rows` with the machine description as `<suite>[_<tag>].json` and `.csv` in `out_dir`."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     stem = suite + (f'_{tag}' if tag else '')
     p = out/f'{stem}.json'
-    p.write_text(json.dumps(dict(suite=suite, machine=machine_info(), rows=rows), indent=1, default=float))
+    p.write_text(json.dumps(dict(suite=suite, machine=machine_info(), rows=rows, **(extra or {})), indent=1, default=float))
     keys = sorted({k for r in rows for k in r})
     with open(out/f'{stem}.csv', 'w', newline='') as f:
         w = csv.DictWriter(f, fieldnames=keys); w.writeheader(); w.writerows(rows)
@@ -243,14 +244,97 @@ def suite_deploy(quick:bool=False, device=None) -> list[dict]:
     r = side_by_side({'fp32': ixlinx_run(m, 8), 'int8': ixlinx_run(m8, 8)}, repeats=1)
     return [_decode_row(f"tiny {k}", mm, r[k], bw) for k, mm in (('fp32', m), ('int8', m8))]
 
+# %% ../nbs/14_benchmarks.ipynb #2d22865d
+def gpu_info() -> dict:
+    "Device name, driver, CUDA and library versions of the GPU that runs the suite."
+    import importlib.metadata as md, subprocess
+    ver = lambda p: next((md.version(n) for n in p if _has_dist(n)), None)
+    try: driver = subprocess.run(['nvidia-smi', '--query-gpu=driver_version', '--format=csv,noheader'], capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError): driver = None
+    return dict(device=torch.cuda.get_device_name(), capability=torch.cuda.get_device_capability(), driver=driver, cuda=torch.version.cuda,
+                torch=torch.__version__, triton=ver(['triton']), fla=ver(['fla-core', 'flash-linear-attention']))
+
+def _has_dist(name:str) -> bool:
+    "Whether the distribution `name` is installed."
+    import importlib.metadata as md
+    try: md.version(name); return True
+    except md.PackageNotFoundError: return False
+
+# %% ../nbs/14_benchmarks.ipynb #d809b4b9
+def _gpu_ops(T:int, H:int, D:int, dev, dtype=torch.bfloat16) -> dict:
+    "name -> (backend, callable running forward + backward) of every mixer op and backend at length T."
+    from ixlinx.fenwick import fenwick_attn, fenwick_num_levels
+    from ixlinx.ssm import ssd, BACKENDS
+    from ixlinx.mesanet import mesa
+    g_ = torch.Generator(device=dev).manual_seed(0)
+    r = lambda *s: torch.randn(*s, device=dev, generator=g_)
+    q, k, v = (torch.nn.functional.normalize(r(1, T, H, D), dim=-1).to(dtype).requires_grad_() for _ in range(3))
+    g = (-torch.nn.functional.softplus(r(1, T, H)) * 0.1).requires_grad_()
+    lam = (torch.rand(1, T, H, fenwick_num_levels(T), device=dev, generator=g_) + 0.5).requires_grad_()
+    beta, lamb = torch.rand(1, T, H, device=dev, generator=g_).requires_grad_(), torch.ones(H, D, device=dev, requires_grad=True)
+    qs, ks, vs = (x.detach().transpose(1, 2).contiguous().requires_grad_() for x in (q, k, v))      # (B, H, T, D)
+    def fb(f): return lambda: f().float().square().mean().backward()
+    def sdpa():
+        with torch.nn.attention.sdpa_kernel(torch.nn.attention.SDPBackend.FLASH_ATTENTION):
+            return torch.nn.functional.scaled_dot_product_attention(qs, ks, vs, is_causal=True)
+    ops = {'gqa/flash_sdpa': fb(sdpa)}
+    for b in BACKENDS['fenwick']: ops[f'fenwick/{b}'] = fb(lambda b=b: fenwick_attn(q, k, v, g, lam, 64, backend=b)[0])
+    for b in BACKENDS['ssd']: ops[f'ssm/{b}'] = fb(lambda b=b: ssd(v, g, k, q, 64, backend=b)[0])
+    for b in BACKENDS['mesa']: ops[f'mesa/{b}'] = fb(lambda b=b: mesa(q, k, v, g, beta, lamb, chunk_size=64, backend=b)[0])
+    return ops
+
+# %% ../nbs/14_benchmarks.ipynb #56458954
+def _gpu_time(fn, dev, T, repeats) -> dict:
+    "Median seconds, tokens/s and peak memory of `fn` on `dev`, or the error it raised."
+    try:
+        torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats(dev)
+        t = time_fn(fn, warmup=2, repeats=repeats, device=dev)
+        return dict(median_s=t['median'], min_s=t['min'], tokens_per_s=T / t['median'], peak_mem_GB=torch.cuda.max_memory_allocated(dev) / 2**30)
+    except Exception as e:                                            # not installed, OOM, no backward: recorded, not fatal
+        return dict(error=f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
+
+def _block_8b_lite(dev):
+    "One RMC block of the `8b-lite` preset (bf16 weights) on `dev`."
+    from ixlinx.model import IXLinx, IXLinxConfig
+    with torch.device(dev): m = IXLinx(IXLinxConfig.preset('8b-lite', n_layers=1))
+    return m.blocks[0].to(torch.bfloat16)
+
+# %% ../nbs/14_benchmarks.ipynb #b4e7535d
+def suite_gpu(quick:bool=False, device=None, Ts=None, H:int=16, D:int=64, repeats:int|None=None) -> list[dict]:
+    "Forward + backward of every mixer op and backend against flash SDPA and fla, bf16, T = 1k..16k, and an 8b-lite block."
+    dev = get_device(device)
+    if dev.type != 'cuda': raise ValueError(f"the gpu suite needs a CUDA GPU, and this machine runs on {dev.type}: use the CPU suites {sorted(k for k in SUITES if k != 'gpu')}")
+    Ts, reps, rows = Ts or ([1024, 4096] if quick else [1024, 2048, 4096, 8192, 16384]), repeats or (3 if quick else 10), []
+    info = gpu_info()
+    for T in Ts:
+        for name, fn in _gpu_ops(T, H, D, dev).items():
+            rows.append(dict(op=name.split('/')[0], backend=name.split('/')[1], T=T, H=H, D=D, dtype='bfloat16', **info, **_gpu_time(fn, dev, T, reps)))
+            print({k: rows[-1].get(k) for k in ('op', 'backend', 'T', 'median_s', 'error')}, flush=True)
+    blk = _block_8b_lite(dev)
+    for T in Ts:
+        x = torch.randn(1, T, blk.mixers[0].q_proj.in_features, device=dev, dtype=torch.bfloat16, requires_grad=True)
+        rows.append(dict(op='8b-lite block', backend='auto', T=T, dtype='bfloat16', **info,
+                         **_gpu_time(lambda: blk(x)[0].float().square().mean().backward(), dev, T, reps)))
+    return rows
+
+# %% ../nbs/14_benchmarks.ipynb #3648572a
+def auto_order(rows:list[dict]) -> dict:
+    "Per op, its backends from fastest to slowest at the longest length measured (what `AUTO_ORDER` should say)."
+    out = {}
+    for op in sorted({r['op'] for r in rows if r['op'] in ('fenwick', 'ssm', 'mesa')}):
+        ok = [r for r in rows if r['op'] == op and 'median_s' in r]
+        if ok: out[op] = [r['backend'] for r in sorted((r for r in ok if r['T'] == max(x['T'] for x in ok)), key=lambda r: r['median_s'])]
+    return out
+
 # %% ../nbs/14_benchmarks.ipynb #466e265f
 SUITES = dict(mixers=suite_mixers, decode=suite_decode, vae_decoder=suite_thin_vae, train_step=suite_train_step,
-              generate=suite_generate, quant=suite_quant, deploy=suite_deploy)
+              generate=suite_generate, quant=suite_quant, deploy=suite_deploy, gpu=suite_gpu)
 
 def run_suite(name:str, quick:bool=False, out_dir='nbs/results', device=None) -> Path:
     "Run the suite `name` and save its results; returns the results file."
     if name not in SUITES: raise ValueError(f"unknown suite {name!r}; available: {sorted(SUITES)}")
     rows = SUITES[name](quick=quick, device=device)
+    if name == 'gpu': return save_results('gpu_mixers', rows, out_dir, tag='quick' if quick else None, extra=dict(auto_order=auto_order(rows)))
     dev = get_device(device)
     tag = ('quick' if quick else None) if dev.type == 'cpu' else f"{dev.type}{'_quick' if quick else ''}"
     return save_results(name, rows, out_dir, tag=tag)

@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--output', default='-', help="file, or '-' for stdout")
     _export_args(sub.add_parser('export', help='export a checkpoint as config.json + model.safetensors'))
     s = sub.add_parser('bench', help='run a benchmark suite')
-    s.add_argument('--suite', default='mixers', choices=['mixers', 'decode', 'vae_decoder', 'train_step', 'generate', 'quant', 'deploy'])
+    s.add_argument('--suite', default='mixers', choices=['mixers', 'decode', 'vae_decoder', 'train_step', 'generate', 'quant', 'deploy', 'gpu'])
     s.add_argument('--quick', action='store_true')
     s.add_argument('--output-dir', default='nbs/results')
     return p

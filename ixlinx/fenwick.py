@@ -11,10 +11,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from .core import register_mixer
+from fastcore.basics import patch
+from .ssm import split_legacy_keys, resolve_backend, compiled
 
 # %% auto #0
 __all__ = ['fenwick_level', 'fenwick_num_levels', 'fenwick_level_matrix', 'fenwick_attn_naive', 'fenwick_attn_step',
-           'fenwick_attn_chunked', 'fenwick_attn_prefill', 'FenwickAttention']
+           'fenwick_attn_chunked', 'fenwick_attn_prefill', 'fenwick_to_fla', 'fenwick_attn', 'FenwickAttention']
 
 # %% ../nbs/05_fenwick.ipynb #33ad4696
 def fenwick_level(t:int, # query position (0-indexed)
@@ -29,6 +31,14 @@ def fenwick_num_levels(T:int) -> int:
     if T < 1: raise ValueError(f"T must be >= 1, got {T}")
     return (T - 1).bit_length() + 1
 
+# %% ../nbs/05_fenwick.ipynb #0dbe6c98
+def _bit_length(x:Tensor, # non-negative integers < n
+                n:int) -> Tensor:
+    "Element-wise bit length of integers below `n`: the number of bit positions b with x >> b > 0."
+    out = torch.zeros_like(x)
+    for b in range(max(n - 1, 1).bit_length()): out = out + ((x >> b) > 0).long()
+    return out
+
 # %% ../nbs/05_fenwick.ipynb #89f0d77e
 def fenwick_level_matrix(T:int, # sequence length
                          offset:int=0, # absolute position of the first token
@@ -37,7 +47,7 @@ def fenwick_level_matrix(T:int, # sequence length
     "Level ℓ(t, s) of every (query, key) pair of a length-`T` sequence."
     pos = torch.arange(offset, offset + T, device=device)
     x = pos[:, None] ^ pos[None, :]                       # (T, T)
-    lvl = torch.frexp(x.double()).exponent.long()         # bit_length; frexp(0) has exponent 0
+    lvl = _bit_length(x, offset + T)
     return lvl.masked_fill(pos[None, :] > pos[:, None], -1)
 
 # %% ../nbs/05_fenwick.ipynb #04d33163
@@ -49,7 +59,7 @@ def _check_inputs(q, k, v, g, lam, offset=0):
     if k.shape != q.shape: raise ValueError(f"k must have the shape of q {tuple(q.shape)}, got {tuple(k.shape)}")
     if v.dim() != 4 or v.shape[:3] != q.shape[:3]: raise ValueError(f"v must be (B, T, H, Dv) = ({B}, {T}, {H}, Dv), got {tuple(v.shape)}")
     if g.shape != q.shape[:3]: raise ValueError(f"g must be (B, T, H) = {(B, T, H)}, got {tuple(g.shape)}")
-    if (g > 0).any(): raise ValueError(f"g holds log-gates and must be <= 0, got max {g.max().item():.3g}")
+    if not torch.compiler.is_compiling() and (g > 0).any(): raise ValueError(f"g holds log-gates and must be <= 0, got max {g.max().item():.3g}")
     need = fenwick_num_levels(offset + T)
     if lam.dim() != 4 or lam.shape[:3] != q.shape[:3]: raise ValueError(f"lam must be (B, T, H, L) = ({B}, {T}, {H}, L), got {tuple(lam.shape)}")
     if lam.shape[3] < need: raise ValueError(f"lam has {lam.shape[3]} levels but positions up to {offset + T - 1} need L >= {need}")
@@ -125,13 +135,12 @@ def _inter_chunk(q, lam, Gg, U, n0, c):
     "Add the contributions of all chunk-levels; q, lam, Gg in layout (B, H, N, C, .), U: chunk states (B, H, N, Dk, Dv)."
     B, H, N, C, _ = q.shape
     out = q.new_zeros(*q.shape[:-1], U.shape[-1])
-    a = torch.arange(n0, n0 + N)                                      # absolute chunk indices (on the host: no syncs)
     Gend, base = Gg[..., -1], n0                                      # (B, H, N) block-end log-gates (float64)
     for j in range(1, (n0 + N - 1).bit_length() + 1):
-        b = (a >> (j - 1)) - 1                                        # half-block each chunk reads
-        sel = (((a >> (j - 1)) & 1) == 1) & (b >= base)
-        if sel.any():
-            idx, src = sel.nonzero().squeeze(1).to(q.device), (b[sel] - base).to(q.device)
+        sel = [i for i in range(N) if (n0 + i) >> (j - 1) & 1 and ((n0 + i) >> (j - 1)) - 1 >= base]   # python ints: no syncs
+        if sel:
+            idx = torch.tensor(sel, device=q.device)                  # chunks reading level j
+            src = torch.tensor([((n0 + i) >> (j - 1)) - 1 - base for i in sel], device=q.device)  # the half-block each reads
             w = (Gg[:, :, idx] - Gend[:, :, src, None]).exp().to(q.dtype) * lam[:, :, idx, :, c + j]  # (B, H, n, C)
             out.index_add_(2, idx, (q[:, :, idx] @ U[:, :, src]) * w[..., None])     # (B, H, n, C, Dv)
         if U.shape[2] == 1 and base % 2 == 0: break
@@ -148,7 +157,7 @@ def _state_readout(q, lam, Gl, S, p0):
     "Contribution of an initial state S (B, H, n, Dk, Dv) at position p0 to queries (B, T, H, Dk); lam (B, H, T, L)."
     T, n = q.shape[1], S.shape[2]
     pos = torch.arange(p0, p0 + T, device=q.device)
-    m = torch.frexp((pos ^ p0).double()).exponent.long()                                    # (T,) bit_length(t XOR p0)
+    m = _bit_length(pos ^ p0, 2 * (p0 + T))                                                 # (T,) bit_length(t XOR p0)
     lev = torch.maximum(torch.arange(1, n + 1, device=q.device)[None], m[:, None])          # (T, n)
     w = lam.gather(-1, lev.expand(*lam.shape[:2], T, n)) * Gl.exp().to(q.dtype)[..., None]  # (B, H, T, n)
     return torch.einsum('bthd,bhtl,bhlde->bthe', q, w, S)
@@ -206,6 +215,27 @@ def fenwick_attn_prefill(q, k, v, g, lam, chunk_size:int=64) -> tuple[Tensor, di
     "Process a prompt with the chunked form and return (output, state) ready for `fenwick_attn_step`."
     return fenwick_attn_chunked(q, k, v, g, lam, chunk_size=chunk_size, output_final_state=True)
 
+# %% ../nbs/05_fenwick.ipynb #399a038f
+def fenwick_to_fla(q, k, v, g, lam) -> dict:
+    "Arguments of fla's `chunk_log_linear_attn` for our inputs: λ cut to the levels the length needs."
+    L = fenwick_num_levels(q.shape[1])
+    return dict(q=q.contiguous(), k=k.contiguous(), v=v.contiguous(), g=g.contiguous(), level_scales=lam[..., :L].contiguous())
+
+# %% ../nbs/05_fenwick.ipynb #147e1200
+def fenwick_attn(q:Tensor, k:Tensor, v:Tensor, g:Tensor, lam:Tensor, # as `fenwick_attn_chunked`
+                 chunk_size:int=64, initial_state:dict|None=None, output_final_state:bool=False,
+                 backend:str='auto', # 'auto', 'torch', 'triton' or 'fla'
+                ) -> tuple[Tensor, dict|None]:
+    "Chunkwise Fenwick attention on the chosen backend (same contract as `fenwick_attn_chunked`)."
+    b = resolve_backend(backend, 'fenwick', q)
+    if b == 'fla' and (initial_state is not None or output_final_state): b = resolve_backend('triton', 'fenwick', q)
+    if b == 'torch': return fenwick_attn_chunked(q, k, v, g, lam, chunk_size, initial_state, output_final_state)
+    if b == 'triton':
+        from ixlinx.fenwick_triton import fenwick_attn_triton
+        return fenwick_attn_triton(q, k, v, g, lam, max(chunk_size, 16), initial_state, output_final_state)
+    from fla.ops.log_linear_attn import chunk_log_linear_attn
+    return chunk_log_linear_attn(**fenwick_to_fla(q, k, v, g, lam))[0], None
+
 # %% ../nbs/05_fenwick.ipynb #6d247507
 @register_mixer('fenwick')
 class FenwickAttention(nn.Module):
@@ -216,19 +246,22 @@ class FenwickAttention(nn.Module):
                  chunk_size:int=64, # chunk of the chunked form (power of two)
                  qk_norm:bool=True, # L2-normalise q and k per head
                  gate_bias:tuple=(2.0, 6.0), # log-gate biases spread over heads (sigmoid 0.88 .. 0.9975)
+                 backend:str='auto', # 'auto', 'torch', 'triton' or 'fla' (see `fenwick_attn`)
+                 compile:bool=False, # run the chunked form through torch.compile (inductor), torch backend
                 ):
         super().__init__()
         if num_heads < 1 or dim % num_heads: raise ValueError(f"dim={dim} must be divisible by num_heads={num_heads}")
         if chunk_size < 1 or chunk_size & (chunk_size - 1): raise ValueError(f"chunk_size must be a power of two, got {chunk_size}")
         if num_levels < 2: raise ValueError(f"num_levels must be >= 2, got {num_levels}")
         self.dim, self.num_heads, self.head_dim, self.num_levels = dim, num_heads, dim // num_heads, num_levels
-        self.chunk_size, self.qk_norm = chunk_size, qk_norm
-        self.qkv = nn.Linear(dim, 3 * dim, bias=False)
+        self.chunk_size, self.qk_norm, self.backend, self.compile = chunk_size, qk_norm, backend, compile
+        self.q_proj, self.k_proj, self.v_proj = (nn.Linear(dim, dim, bias=False) for _ in range(3))
         self.g_proj, self.lam_proj = nn.Linear(dim, num_heads), nn.Linear(dim, num_heads * num_levels)
         self.norm, self.o_proj = nn.RMSNorm(self.head_dim, eps=1e-6), nn.Linear(dim, dim, bias=False)
         with torch.no_grad():
             self.g_proj.bias.copy_(torch.linspace(*gate_bias, num_heads)); self.g_proj.weight.mul_(0.1)
             self.lam_proj.bias.fill_(math.log(math.e - 1)); self.lam_proj.weight.mul_(0.1)   # softplus(bias) = 1
+        self._register_load_state_dict_pre_hook(self._legacy_keys)
 
     def forward(self, x:Tensor, # (B, T, dim)
                 state:dict|None=None, # from a previous call, or None to start at position 0
@@ -237,7 +270,7 @@ class FenwickAttention(nn.Module):
         B, T, _ = x.shape; H, d = self.num_heads, self.head_dim
         pos = 0 if state is None else int(state['pos'])
         if pos + T > 2 ** (self.num_levels - 1): raise ValueError(f"position {pos + T} needs num_levels > {self.num_levels}")
-        q, k, v = self.qkv(x).view(B, T, 3, H, d).unbind(2)           # each (B, T, H, d)
+        q, k, v = (p(x).view(B, T, H, d) for p in (self.q_proj, self.k_proj, self.v_proj))  # each (B, T, H, d)
         if self.qk_norm: q, k = F.normalize(q, dim=-1), F.normalize(k, dim=-1)
         else: q = q * d ** -0.5
         g = F.logsigmoid(self.g_proj(x))                               # (B, T, H)
@@ -247,6 +280,14 @@ class FenwickAttention(nn.Module):
         if state is not None and T == 1:
             o, state = fenwick_attn_step(q[:, 0], k[:, 0], v[:, 0], g[:, 0], lam[:, 0], state)
             o = o[:, None]                                             # (B, 1, H, d)
-        else: o, state = fenwick_attn_chunked(q, k, v, g, lam, self.chunk_size, initial_state=state, output_final_state=True)
+        elif self.compile and resolve_backend(self.backend, 'fenwick', q) == 'torch':
+            o, state = compiled(fenwick_attn_chunked)(q, k, v, g, lam, self.chunk_size, state, True)
+        else: o, state = fenwick_attn(q, k, v, g, lam, self.chunk_size, state, True, backend=self.backend)
         with torch.autocast(x.device.type, enabled=False): o = self.norm(o.to(self.norm.weight.dtype))  # per-head RMSNorm in full precision
         return self.o_proj(o.reshape(B, T, self.dim)), state
+
+# %% ../nbs/05_fenwick.ipynb #396df3d0
+@patch
+def _legacy_keys(self:FenwickAttention, sd, prefix, *args):
+    "Load hook: checkpoints written before the rename hold one fused `qkv` projection."
+    split_legacy_keys(sd, prefix, 'qkv', dict(q_proj=self.dim, k_proj=self.dim, v_proj=self.dim))

@@ -14,9 +14,11 @@ from torch import nn, Tensor
 from torch.autograd.function import once_differentiable
 from fastcore.basics import patch
 from .core import register_mixer
+from .ssm import split_legacy_keys, resolve_backend, compiled
 
 # %% auto #0
-__all__ = ['mesa_exact', 'conjugate_gradient', 'cg_solve', 'mesa_chunked', 'mesa_step', 'MesaLayer', 'mesa_inputs']
+__all__ = ['mesa_exact', 'conjugate_gradient', 'cg_solve', 'mesa_chunked', 'mesa_step', 'mesa_to_fla', 'fla_to_mesa', 'mesa',
+           'MesaLayer', 'mesa_inputs']
 
 # %% ../nbs/06_mesanet.ipynb #dce370c3
 def _check_mesa(q, k, v, g, beta, lamb, h_kk=None, h_kv=None):
@@ -28,7 +30,7 @@ def _check_mesa(q, k, v, g, beta, lamb, h_kk=None, h_kv=None):
     for name, x in (('g', g), ('beta', beta)):
         if x.shape != q.shape[:3]: raise ValueError(f"{name} must be (B, T, H) = {tuple(q.shape[:3])}, got {tuple(x.shape)}")
     if lamb.shape != (H, D): raise ValueError(f"lamb must be (H, D) = ({H}, {D}), got {tuple(lamb.shape)}")
-    if not bool((lamb > 0).all()): raise ValueError(f"lamb must be > 0 everywhere (ridge), got min {lamb.min().item():.3g}")
+    if not torch.compiler.is_compiling() and not bool((lamb > 0).all()): raise ValueError(f"lamb must be > 0 everywhere (ridge), got min {lamb.min().item():.3g}")
     if h_kk is not None and h_kk.shape != (B, H, D, D): raise ValueError(f"h_kk must be (B, H, D, D) = ({B}, {H}, {D}, {D}), got {tuple(h_kk.shape)}")
     if h_kv is not None and h_kv.shape != (B, H, D, v.shape[-1]):
         raise ValueError(f"h_kv must be (B, H, D, Dv) = ({B}, {H}, {D}, {v.shape[-1]}), got {tuple(h_kv.shape)}")
@@ -205,6 +207,28 @@ def mesa_step(q_t:Tensor, # (B, H, D) query
     qs = cg_solve(mv, q_t, (h_kk, lamb), cg_steps, tol, x0, backward)  # (B, H, D)
     return (h_kv.mT @ qs[..., None])[..., 0], (h_kk, h_kv)
 
+# %% ../nbs/06_mesanet.ipynb #fdfeb256
+def mesa_to_fla(q, k, v, g, beta, lamb, h_kk=None, h_kv=None, cg_steps=None) -> dict:
+    "Keyword arguments of fla's `chunk_mesa_net` for `mesa_chunked`'s inputs."
+    return dict(q=q, k=k, v=v, g=g, beta=beta, lamb=lamb, h_kk_init=h_kk, h_kv_init=h_kv, output_final_state=True,
+                max_CG_iteration=cg_steps or q.shape[-1])
+
+def fla_to_mesa(a:dict) -> dict:
+    "Inverse of `mesa_to_fla`: `mesa_chunked`'s keyword arguments."
+    return dict(q=a['q'], k=a['k'], v=a['v'], g=a['g'], beta=a['beta'], lamb=a['lamb'], h_kk=a['h_kk_init'], h_kv=a['h_kv_init'],
+                cg_steps=a['max_CG_iteration'])
+
+# %% ../nbs/06_mesanet.ipynb #bb5b462c
+def mesa(q, k, v, g, beta, lamb, h_kk=None, h_kv=None, # as `mesa_chunked`
+         chunk_size:int=64, cg_steps:int|None=None, tol:float|None=None, backward:str='implicit',
+         backend:str='auto', # 'auto', 'torch' or 'fla'
+        ) -> tuple[Tensor, Tensor, Tensor]:
+    "The chunked Mesa layer op on the chosen backend: `(o, h_kk, h_kv)`."
+    if resolve_backend(backend, 'mesa', q) == 'torch':
+        return mesa_chunked(q, k, v, g, beta, lamb, h_kk, h_kv, chunk_size=chunk_size, cg_steps=cg_steps, tol=tol, backward=backward)
+    from fla.ops.mesa_net import chunk_mesa_net
+    return chunk_mesa_net(**mesa_to_fla(q, k, v, g, beta, lamb, h_kk, h_kv, cg_steps))
+
 # %% ../nbs/06_mesanet.ipynb #034e1bee
 @register_mixer('mesa')
 class MesaLayer(nn.Module):
@@ -218,6 +242,8 @@ class MesaLayer(nn.Module):
                  tol:float|None=None, # CG early-stop relative residual
                  backward:str='implicit', # gradient of the solve: 'implicit' or 'unrolled'
                  norm_eps:float=1e-6, # eps of the output RMSNorm
+                 backend:str='auto', # 'auto', 'torch' or 'fla' (see `mesa`)
+                 compile:bool=False, # run the chunked form through torch.compile (inductor), torch backend
                 ):
         super().__init__()
         if num_heads < 1 or dim % num_heads: raise ValueError(f"dim={dim} must be divisible by num_heads={num_heads}")
@@ -226,7 +252,8 @@ class MesaLayer(nn.Module):
         if backward not in ('implicit', 'unrolled'): raise ValueError(f"backward must be 'implicit' or 'unrolled', got {backward!r}")
         self.dim, self.num_heads, self.head_dim = dim, num_heads, dim // num_heads
         self.cg_steps, self.chunk_size, self.lambda_min, self.tol, self.backward = cg_steps, chunk_size, lambda_min, tol, backward
-        self.qkv_proj = nn.Linear(dim, 3 * dim, bias=False)
+        self.backend, self.compile = backend, compile
+        self.q_proj, self.k_proj, self.v_proj = (nn.Linear(dim, dim, bias=False) for _ in range(3))
         self.gate_proj = nn.Linear(dim, 2 * num_heads)                 # forget- and input-gate logits
         self.lambda_raw = nn.Parameter(torch.full((num_heads, self.head_dim), math.log(math.expm1(lambda_init - lambda_min))))
         self.o_norm = nn.RMSNorm(self.head_dim, eps=norm_eps)
@@ -235,10 +262,16 @@ class MesaLayer(nn.Module):
             gam = torch.linspace(0.9, 0.999, num_heads)
             self.gate_proj.bias[:num_heads] = torch.log(gam / (1 - gam))  # logit: γ = σ(bias) at x = 0
             self.gate_proj.bias[num_heads:] = 0.
+        self._register_load_state_dict_pre_hook(self._legacy_keys)
+
+# %% ../nbs/06_mesanet.ipynb #a2f289c8
+@patch
+def _legacy_keys(self:MesaLayer, sd, prefix, *args):
+    "Load hook: checkpoints written before the rename hold one fused `qkv_proj`."
+    split_legacy_keys(sd, prefix, 'qkv_proj', dict(q_proj=self.dim, k_proj=self.dim, v_proj=self.dim))
 
 # %% ../nbs/06_mesanet.ipynb #beaed41d
 @patch
-@torch.compiler.disable
 def _ops(self:MesaLayer, q, k, v, g, beta, lamb, state):
     "The Mesa op for this call: a step for one token after a state, else the chunked form."
     if state is not None and q.shape[1] == 1:
@@ -246,7 +279,9 @@ def _ops(self:MesaLayer, q, k, v, g, beta, lamb, state):
                                     self.cg_steps, self.tol, backward=self.backward)
         return o[:, None], h_kk, h_kv
     s = (None, None) if state is None else (state['h_kk'], state['h_kv'])
-    return mesa_chunked(q, k, v, g, beta, lamb, *s, chunk_size=self.chunk_size, cg_steps=self.cg_steps, tol=self.tol, backward=self.backward)
+    kw = dict(chunk_size=self.chunk_size, cg_steps=self.cg_steps, tol=self.tol, backward=self.backward)
+    if self.compile and resolve_backend(self.backend, 'mesa', q) == 'torch': return compiled(mesa_chunked)(q, k, v, g, beta, lamb, *s, **kw)
+    return mesa(q, k, v, g, beta, lamb, *s, **kw, backend=self.backend)
 
 # %% ../nbs/06_mesanet.ipynb #e25fc9c1
 @patch
@@ -259,7 +294,7 @@ def forward(self:MesaLayer, x:Tensor, # (B, T, dim) input
     H, d = self.num_heads, self.head_dim
     dt = torch.promote_types(x.dtype, torch.float32)
     with torch.autocast(x.device.type, enabled=False):
-        q, k, v = self.qkv_proj(x.to(dt)).view(B, T, 3, H, d).unbind(2)  # (B, T, H, d) each
+        q, k, v = (p(x.to(dt)).view(B, T, H, d) for p in (self.q_proj, self.k_proj, self.v_proj))  # (B, T, H, d) each
         q, k = F.normalize(q, dim=-1), F.normalize(k, dim=-1)
         a_g, a_b = self.gate_proj(x.to(dt)).view(B, T, 2, H).unbind(2)   # (B, T, H) each
         lamb = F.softplus(self.lambda_raw.to(dt)) + self.lambda_min      # (H, d)

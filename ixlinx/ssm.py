@@ -7,6 +7,7 @@ Docs: https://ixlinx.github.io/ixlinx/ssm.html.md"""
 # %% ../nbs/04_ssm.ipynb #baabcb4c
 from __future__ import annotations
 import math
+import os
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
@@ -14,7 +15,8 @@ from fastcore.basics import patch
 from .core import register_mixer
 
 # %% auto #0
-__all__ = ['ssd_step', 'ssd_naive', 'segsum', 'ssd_chunked', 'Mamba2Layer']
+__all__ = ['AUTO_ORDER', 'BACKENDS', 'ssd_step', 'ssd_naive', 'segsum', 'ssd_chunked', 'fla_available', 'triton_available',
+           'resolve_backend', 'ssd_to_gla', 'gla_state_to_ssd', 'ssd', 'compiled', 'Mamba2Layer', 'split_legacy_keys']
 
 # %% ../nbs/04_ssm.ipynb #cda1f31d
 def _group_to_heads(t:Tensor, H:int) -> Tensor:
@@ -98,6 +100,70 @@ def ssd_chunked(x:Tensor, # (B, T, H, P)
     y = y + (C @ h_in.transpose(-1, -2)) * torch.exp(A_cs)[..., None]
     return y.permute(0, 3, 4, 1, 2, 5).reshape(b, c * Q, H, P)[:, :T], h.reshape(b, H, P, N)
 
+# %% ../nbs/04_ssm.ipynb #06717dc6
+AUTO_ORDER = dict(ssd=('fla', 'torch'), fenwick=('fla', 'triton', 'torch'), mesa=('fla', 'torch'))  # fastest first, on CUDA
+BACKENDS = dict(ssd=('torch', 'fla'), fenwick=('torch', 'triton', 'fla'), mesa=('torch', 'fla'))
+
+def fla_available() -> bool:
+    "Whether flash-linear-attention (fla-core) can be imported."
+    import importlib.util
+    return importlib.util.find_spec('fla') is not None
+
+def triton_available() -> bool:
+    "Whether triton can be imported."
+    import importlib.util
+    return importlib.util.find_spec('triton') is not None
+
+# %% ../nbs/04_ssm.ipynb #fe1ff12b
+def resolve_backend(backend:str, # 'auto', 'torch', 'triton' or 'fla'
+                    op:str, # 'ssd', 'fenwick' or 'mesa'
+                    x:Tensor, # an input of the op (its device decides)
+                   ) -> str:
+    "The backend that will run `op` on `x`, or a one-line error saying why the one asked for cannot."
+    if backend not in ('auto', 'torch', 'triton', 'fla'): raise ValueError(f"backend must be 'auto', 'torch', 'triton' or 'fla', got {backend!r}")
+    cuda = x.is_cuda
+    if backend == 'auto':
+        ok = dict(torch=True, triton=cuda and triton_available(), fla=cuda and fla_available())
+        return next(b for b in (AUTO_ORDER[op] if cuda else ('torch',)) if ok[b])
+    if backend not in BACKENDS[op]: raise ValueError(f"{op} has no {backend!r} backend; choose from {BACKENDS[op]}")
+    if backend == 'fla' and not fla_available(): raise ImportError("backend='fla' needs flash-linear-attention: pip install 'ixlinx[gpu]'")
+    if backend == 'fla' and not cuda: raise ValueError(f"backend='fla' runs on CUDA tensors only, got a {x.device.type} tensor")
+    if backend == 'triton' and not triton_available(): raise ImportError("backend='triton' needs triton: pip install triton")
+    if backend == 'triton' and not cuda and os.environ.get('TRITON_INTERPRET') != '1':
+        raise ValueError("backend='triton' needs CUDA tensors (or TRITON_INTERPRET=1 to run the kernels slowly through Triton's interpreter)")
+    return backend
+
+# %% ../nbs/04_ssm.ipynb #15335fba
+def ssd_to_gla(x, A, B, C, initial_state=None) -> dict:
+    "Arguments of fla's `chunk_simple_gla` for the SSD inputs (x (B,T,H,P), A (B,T,H), B, C (B,T,G,N), state (B,H,P,N))."
+    H = x.shape[2]
+    h0 = None if initial_state is None else initial_state.transpose(-1, -2).contiguous()   # (B, H, N, P)
+    return dict(q=_group_to_heads(C, H).contiguous(), k=_group_to_heads(B, H).contiguous(), v=x.contiguous(), g=A.contiguous(),
+                scale=1.0, initial_state=h0, output_final_state=True)
+
+def gla_state_to_ssd(h:Tensor) -> Tensor:
+    "fla's (B, H, N, P) state as SSD's (B, H, P, N)."
+    return h.transpose(-1, -2)
+
+# %% ../nbs/04_ssm.ipynb #27c898c4
+def ssd(x:Tensor, A:Tensor, B:Tensor, C:Tensor, # as `ssd_chunked`
+        chunk_size:int=64, initial_state:Tensor|None=None,
+        backend:str='auto', # 'auto', 'torch' or 'fla'
+       ) -> tuple[Tensor, Tensor]:
+    "SSD on the chosen backend: y (B, T, H, P) and the final state (B, H, P, N)."
+    if resolve_backend(backend, 'ssd', x) == 'torch': return ssd_chunked(x, A, B, C, chunk_size, initial_state)
+    from fla.ops.simple_gla import chunk_simple_gla
+    y, h = chunk_simple_gla(**ssd_to_gla(x, A, B, C, initial_state))
+    return y, gla_state_to_ssd(h)
+
+# %% ../nbs/04_ssm.ipynb #1390f863
+_COMPILED = {}
+
+def compiled(fn):
+    "`torch.compile(fn)` with inductor, made on first use and reused."
+    if fn not in _COMPILED: _COMPILED[fn] = torch.compile(fn)
+    return _COMPILED[fn]
+
 # %% ../nbs/04_ssm.ipynb #0dc80576
 @register_mixer('ssm')
 class Mamba2Layer(nn.Module):
@@ -111,6 +177,8 @@ class Mamba2Layer(nn.Module):
                  ngroups:int=1, # groups G sharing B and C (divides H)
                  dt_min:float=1e-3, dt_max:float=0.1, # range of the initial step sizes
                  bias:bool=False, # biases in the projections
+                 backend:str='auto', # SSD backend: 'auto', 'torch' or 'fla'
+                 compile:bool=False, # run the chunked SSD through torch.compile (inductor), torch backend
                 ):
         super().__init__()
         d_inner = expand * dim
@@ -119,15 +187,46 @@ class Mamba2Layer(nn.Module):
         if d_conv < 1: raise ValueError(f"d_conv must be >= 1, got {d_conv}")
         self.dim, self.num_heads, self.head_dim, self.d_state = dim, num_heads, d_inner // num_heads, d_state
         self.d_inner, self.d_conv, self.chunk_size, self.ngroups = d_inner, d_conv, chunk_size, ngroups
+        self.backend, self.compile = backend, compile
         self.conv_dim = d_inner + 2 * ngroups * d_state  # channels of x, B, C
-        self.in_proj = nn.Linear(dim, d_inner + self.conv_dim + num_heads, bias=bias)  # z, xBC, dt
+        GN = ngroups * d_state
+        self.z_proj, self.v_proj = nn.Linear(dim, d_inner, bias=bias), nn.Linear(dim, d_inner, bias=bias)  # gate z, input x
+        self.k_proj, self.q_proj = nn.Linear(dim, GN, bias=bias), nn.Linear(dim, GN, bias=bias)    # B (keys), C (queries)
+        self.dt_proj = nn.Linear(dim, num_heads, bias=bias)                                        # step sizes Δ
         self.conv = nn.Conv1d(self.conv_dim, self.conv_dim, d_conv, groups=self.conv_dim)
         dt = torch.exp(torch.rand(num_heads) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min))
         self.dt_bias = nn.Parameter(dt + torch.log(-torch.expm1(-dt)))  # inverse softplus
         self.A_log = nn.Parameter(torch.log(torch.empty(num_heads).uniform_(1, 16)))
         self.D = nn.Parameter(torch.ones(num_heads))
         self.norm = nn.RMSNorm(d_inner)
-        self.out_proj = nn.Linear(d_inner, dim, bias=bias)
+        self.o_proj = nn.Linear(d_inner, dim, bias=bias)
+        self._register_load_state_dict_pre_hook(self._legacy_keys)
+
+# %% ../nbs/04_ssm.ipynb #c3cd93ce
+def split_legacy_keys(sd:dict, # a state dict, changed in place
+                      prefix:str, # the module's prefix in `sd`
+                      old:str, # name of the fused linear layer in old checkpoints
+                      parts:dict, # new layer name -> rows it takes from the fused weight, in order
+                     ):
+    "Cut a fused linear's `weight`/`bias` in an old state dict into the named parts (a load hook helper)."
+    for p in ('weight', 'bias'):
+        if prefix + old + '.' + p in sd:
+            for name, t in zip(parts, sd.pop(prefix + old + '.' + p).split(list(parts.values()))): sd[f"{prefix}{name}.{p}"] = t
+
+@patch
+def _legacy_keys(self:Mamba2Layer, sd, prefix, *args):
+    "Load hook: map the fused `in_proj` and `out_proj` of old checkpoints to the named projections."
+    split_legacy_keys(sd, prefix, 'in_proj', dict(z_proj=self.d_inner, v_proj=self.d_inner, k_proj=self.ngroups * self.d_state,
+                                                  q_proj=self.ngroups * self.d_state, dt_proj=self.num_heads))
+    split_legacy_keys(sd, prefix, 'out_proj', dict(o_proj=self.dim))
+
+# %% ../nbs/04_ssm.ipynb #8592981b
+@patch
+def _ssd(self:Mamba2Layer, x, A, B, C, h0):
+    "This layer's chunked SSD: on its backend, through inductor when `compile=True` (torch backend)."
+    b = resolve_backend(self.backend, 'ssd', x)
+    if b != 'torch': return ssd(x, A, B, C, self.chunk_size, h0, backend=b)
+    return (compiled(ssd_chunked) if self.compile else ssd_chunked)(x, A, B, C, self.chunk_size, h0)
 
 # %% ../nbs/04_ssm.ipynb #30029760
 @patch
@@ -138,8 +237,8 @@ def forward(self:Mamba2Layer,
     "Mix `x` causally; return y (B, T, D) and the state after the last token."
     b, T, _ = x.shape
     H, P, N, G = self.num_heads, self.head_dim, self.d_state, self.ngroups
-    z, xBC, dt = self.in_proj(x).split([self.d_inner, self.conv_dim, H], dim=-1)
-    xBC = xBC.transpose(1, 2)  # (B, conv_dim, T)
+    z, dt = self.z_proj(x), self.dt_proj(x)  # (B, T, d_inner), (B, T, H)
+    xBC = torch.cat([self.v_proj(x), self.k_proj(x), self.q_proj(x)], -1).transpose(1, 2)  # (B, conv_dim, T): x, B, C
     past = xBC.new_zeros(b, self.conv_dim, self.d_conv - 1) if state is None else state['conv']
     xBC = torch.cat([past, xBC], dim=-1)  # (B, conv_dim, d_conv-1+T)
     conv_state = xBC[..., xBC.shape[-1] - (self.d_conv - 1):]  # (B, conv_dim, d_conv-1)
@@ -153,7 +252,7 @@ def forward(self:Mamba2Layer,
     h0 = None if state is None else state['ssm']
     if T == 1 and h0 is not None:
         y, h = ssd_step(xs[:, 0] * dt[:, 0, :, None], A[:, 0], Bm[:, 0], Cm[:, 0], h0); y = y[:, None]
-    else: y, h = ssd_chunked(xs * dt[..., None], A, Bm, Cm, self.chunk_size, h0)  # (B, T, H, P)
+    else: y, h = self._ssd(xs * dt[..., None], A, Bm, Cm, h0)  # (B, T, H, P)
     y = (y + self.D[:, None] * xs).reshape(b, T, self.d_inner)
     y = self.norm(y * F.silu(z))  # gated RMS norm
-    return self.out_proj(y), {'conv': conv_state, 'ssm': h}
+    return self.o_proj(y), {'conv': conv_state, 'ssm': h}

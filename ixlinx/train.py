@@ -42,6 +42,7 @@ class TrainConfig(Config):
     log_every:int=10; progress:bool=True; eval_every:int|None=None; tensorboard:bool=False
     seed:int=0; deterministic:bool=False; device:str='auto'
     parallel:Literal['ddp', 'fsdp']='ddp'; cpu_offload:bool=False # 'fsdp': FSDP2 + DCP checkpoints (`ixlinx.distributed`)
+    compile:bool=False  # torch.compile (inductor) the model's forward and backward
 
     def validate(self):
         if self.lr <= 0: self._bad('lr', 'must be > 0')
@@ -369,6 +370,7 @@ class Trainer:
         self.model, self.train_dl, self.valid_dl, self.loss_fn, self.callbacks = model.to(self.device) if cfg.parallel == 'ddp' else model, train_dl, valid_dl, loss_fn, list(callbacks)
         ddp = self.world > 1 and cfg.parallel == 'ddp'
         self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None) if ddp else self.model
+        if cfg.compile: self.net = torch.compile(self.net)  # checkpoints keep self.model's parameter names
         self.total_steps = cfg.max_steps or self._steps_from_epochs()
         self.opt = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay), lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
         self.sched = cosine_schedule(self.opt, self.total_steps, cfg.warmup_steps, cfg.min_lr_ratio)
