@@ -28,17 +28,17 @@ _TRAIN_FLAGS = [  # (field, type, default, help); bool fields with default True 
     ('workers', int, 0, 'decoding processes (0: every usable core)'),
     ('strict', bool, False, 'stop at the first unreadable video instead of skipping it'),
     ('preset', str, None, "model preset (tiny, prototype, 1b, 4b, 8b-lite, 8b, 12b); default: the main job's small model"),
-    ('mixers', str, None, "comma-separated mixers of each block (gqa, ssm, fenwick, mesa); default: the preset's, or gqa,ssm"),
+    ('mixers', str, None, "comma-separated mixers of each block (gqa, ssm, fenwick, mesa); default: the preset's, or gqa"),
     ('dim', int, None, "model width; default: the preset's, or 64"),
     ('layers', int, None, "model depth; default: the preset's"),
     ('patch', int, 4, 'spatial side of the video tubelets'),
-    ('temporal_patch', int, 0, 'frames per video tubelet (0: all frames)'),
+    ('temporal_patch', int, 4, 'frames per video tubelet (0: all frames)'),
     ('frame_diff', bool, True, 'feed frame differences too'),
     ('flow', bool, True, 'feed normal-flow channels too'),
     ('batch_size', int, 32, 'clips per optimizer step'),
     ('lr', float, 3e-3, 'peak learning rate'),
     ('warmup_steps', int, 50, 'linear warm-up steps (shortened when the run is shorter)'),
-    ('max_steps', int, None, 'optimizer steps (default 1200, unless --epochs is given)'),
+    ('max_steps', int, None, 'optimizer steps (default 1000, unless --epochs is given)'),
     ('epochs', int, None, 'train for this many epochs instead of --max-steps'),
     ('ema_decay', float, 0.99, 'weight EMA decay'),
     ('score_live', bool, False, 'also score the live weights (the EMA weights are always scored)'),
@@ -382,3 +382,6 @@ def main(argv:list[str]|None=None) -> int:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"ixlinx {args.command}: error: {msg}", file=sys.stderr)
         return 2
+
+# %% ../nbs/13_cli.ipynb #82904eaf
+if __name__ == '__main__': sys.exit(main())  # python -m ixlinx.cli, as the slow cells below run it

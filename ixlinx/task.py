@@ -39,18 +39,18 @@ class TaskConfig(Config):
     test_fraction: float = 0.1 # ... and for the held-out test
     workers: int = 0 # decoding processes (0: every usable core)
     strict: bool = False # stop at the first unreadable video instead of skipping it
-    preset: str|None = None # model preset; None: the main job's model (tiny at width 64, mixers gqa+ssm)
-    mixers: str|None = None # comma-separated mixers of each block (None: the preset's, or gqa,ssm)
+    preset: str|None = None # model preset; None: the main job's model (tiny at width 64, GQA mixers)
+    mixers: str|None = None # comma-separated mixers of each block (None: the preset's, or gqa)
     dim: int|None = None # model width (None: the preset's, or 64)
     layers: int|None = None # depth (None: the preset's)
     patch: int = 4 # spatial side of the video tubelets
-    temporal_patch: int = 0 # frames per tubelet (0: all frames)
+    temporal_patch: int = 4 # frames per tubelet (0: all frames)
     frame_diff: bool = True # feed frame differences too
     flow: bool = True # feed normal-flow channels too (ixlinx.video.flow_moments)
     batch_size: int = 32
     lr: float = 3e-3
     warmup_steps: int = 50
-    max_steps: int|None = None # optimizer steps (None: 1200, unless epochs is set)
+    max_steps: int|None = None # optimizer steps (None: 1000, unless epochs is set)
     epochs: int|None = None # train for this many epochs instead
     ema_decay: float = 0.99
     score_live: bool = False # also score the live weights (the EMA weights are always scored)
@@ -169,7 +169,7 @@ def task_model_config(tc:TaskConfig, num_classes:int, stats:tuple[float, float]=
                 video_temporal_patch=tc.temporal_patch or tc.frames, gradient_checkpointing=tc.gradient_checkpointing,
                 video_frame_diff=tc.frame_diff, video_flow=tc.flow, video_mean=stats[0], video_std=stats[1])
     if tc.preset is None:
-        over.update(dim=64, mixers=('gqa', 'ssm'))
+        over.update(dim=64, mixers=('gqa',))
     if tc.mixers:
         over['mixers'] = tuple(m.strip() for m in tc.mixers.split(',') if m.strip())
     if tc.dim:
@@ -269,7 +269,7 @@ def task_data(tc:TaskConfig, classes:list[str]|None=None) -> dict:
 # %% ../nbs/12b_task.ipynb #f5a2b47e
 def _schedule(tc:TaskConfig, n_batches:int) -> tuple[int|None, int, int]:
     "(max_steps, epochs, warmup) of a run, the warm-up clamped to the run's length."
-    max_steps = tc.max_steps or (None if tc.epochs else 1200)
+    max_steps = tc.max_steps or (None if tc.epochs else 1000)
     total = max_steps or tc.epochs * n_batches
     warmup = tc.warmup_steps
     if warmup >= total:
