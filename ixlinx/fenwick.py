@@ -177,6 +177,30 @@ def _final_state(k, v, Gl, S, p0):
         levels.append(Sl)
     return {'S': torch.stack(levels, 2), 'pos': P}
 
+# %% ../nbs/05_fenwick.ipynb #4a04fabf
+def _to_chunks(q, k, v, g, lam, chunk_size:int, initial_state:dict|None):
+    "Check the inputs; the state, (r, n0, c) offsets and q, k, v, λ (B, H, N, C, .), g (B, H, N, C) cut into chunks."
+    if q.dim() != 4 or v.dim() != 4: raise ValueError(f"q and v must be (B, T, H, D), got {tuple(q.shape)} and {tuple(v.shape)}")
+    (B, T, H, Dk), Dv = q.shape, v.shape[-1]
+    state = _check_state(initial_state, B, H, Dk, Dv, q)
+    p0 = state['pos']
+    _check_inputs(q, k, v, g, lam, offset=p0)
+    C, c = chunk_size, chunk_size.bit_length() - 1
+    r, n0 = p0 % C, p0 // C                                           # offset inside the first chunk, chunks before it
+    N = -(-(r + T) // C); pad = (r, N * C - r - T)
+    Lp = max(lam.shape[-1], c + (n0 + N - 1).bit_length() + 1)
+    bh = lambda x: F.pad(x.transpose(1, 2), (0, 0) * (x.dim() - 3) + pad).unflatten(2, (N, C))  # (B, H, N, C, .)
+    gc = F.pad(g.transpose(1, 2), pad).unflatten(2, (N, C))           # (B, H, N, C)
+    return state, (r, n0, c), (bh(q), bh(k), bh(v), bh(F.pad(lam, (0, Lp - lam.shape[-1]))), gc)
+
+def _from_chunks(o, Gg, q, k, v, lam, state:dict, r:int, output_final_state:bool):
+    "Chunked outputs (B, H, N, C, Dv) back to (B, T, H, Dv), plus the earlier tokens' part, and the final state."
+    T, p0 = q.shape[1], state['pos']
+    o = o.flatten(2, 3)[:, :, r:r + T].transpose(1, 2)                # (B, T, H, Dv)
+    Gl = Gg.flatten(2)[:, :, r:r + T]                                 # (B, H, T)
+    if p0: o = o + _state_readout(q, lam.transpose(1, 2), Gl, state['S'], p0)
+    return o, (_final_state(k, v, Gl, state['S'], p0) if output_final_state else None)
+
 # %% ../nbs/05_fenwick.ipynb #288b6395
 def fenwick_attn_chunked(q:Tensor, # (B, T, H, Dk) queries
                          k:Tensor, # (B, T, H, Dk) keys
@@ -190,25 +214,11 @@ def fenwick_attn_chunked(q:Tensor, # (B, T, H, Dk) queries
     "Chunkwise Fenwick attention in O(T log T): quadratic inside chunks, a Fenwick tree of chunk states between them."
     if not isinstance(chunk_size, int) or chunk_size < 1 or chunk_size & (chunk_size - 1):
         raise ValueError(f"chunk_size must be a power of two, got {chunk_size!r}")
-    if q.dim() != 4 or v.dim() != 4: raise ValueError(f"q and v must be (B, T, H, D), got {tuple(q.shape)} and {tuple(v.shape)}")
-    (B, T, H, Dk), Dv = q.shape, v.shape[-1]
-    state = _check_state(initial_state, B, H, Dk, Dv, q)
-    p0 = state['pos']
-    _check_inputs(q, k, v, g, lam, offset=p0)
-    C, c = chunk_size, chunk_size.bit_length() - 1
-    r, n0 = p0 % C, p0 // C
-    N = -(-(r + T) // C); pad = (r, N * C - r - T)
-    Lp = max(lam.shape[-1], c + (n0 + N - 1).bit_length() + 1)
-    bh = lambda x: F.pad(x.transpose(1, 2), (0, 0) * (x.dim() - 3) + pad).unflatten(2, (N, C))  # (B, H, N, C, .)
-    qc, kc, vc, lc = bh(q), bh(k), bh(v), bh(F.pad(lam, (0, Lp - lam.shape[-1])))
-    gc = F.pad(g.transpose(1, 2), pad).unflatten(2, (N, C))           # (B, H, N, C)
-    o, U = _intra_chunk(qc, kc, vc, gc, lc, C)
-    Gg = gc.double().flatten(2).cumsum(-1).unflatten(2, (N, C))       # (B, H, N, C) cumulative log-gate, float64
+    state, (r, n0, c), (qc, kc, vc, lc, gc) = _to_chunks(q, k, v, g, lam, chunk_size, initial_state)
+    o, U = _intra_chunk(qc, kc, vc, gc, lc, chunk_size)
+    Gg = gc.double().flatten(2).cumsum(-1).view(gc.shape)            # (B, H, N, C) cumulative log-gate, float64
     o = o + _inter_chunk(qc, lc, Gg, U, n0, c)
-    o = o.flatten(2, 3)[:, :, r:r + T].transpose(1, 2)                # (B, T, H, Dv)
-    Gl = Gg.flatten(2)[:, :, r:r + T]                                 # (B, H, T)
-    if p0: o = o + _state_readout(q, lam.transpose(1, 2), Gl, state['S'], p0)
-    return o, (_final_state(k, v, Gl, state['S'], p0) if output_final_state else None)
+    return _from_chunks(o, Gg, q, k, v, lam, state, r, output_final_state)
 
 # %% ../nbs/05_fenwick.ipynb #362ea8be
 def fenwick_attn_prefill(q, k, v, g, lam, chunk_size:int=64) -> tuple[Tensor, dict]:

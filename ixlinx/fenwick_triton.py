@@ -12,7 +12,7 @@ import contextlib
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from .fenwick import _check_inputs, _check_state, _state_readout, _final_state, fenwick_num_levels
+from .fenwick import _to_chunks, _from_chunks, fenwick_num_levels
 
 # %% ../nbs/05a_fenwick_triton.ipynb #de147799
 try:
@@ -258,25 +258,10 @@ def fenwick_attn_triton(q, k, v, g, lam, chunk_size:int=64, initial_state=None, 
     if not HAS_TRITON: raise ImportError("the Triton kernels need triton: pip install triton (Linux), or use backend='torch'")
     if not isinstance(chunk_size, int) or chunk_size < 16 or chunk_size & (chunk_size - 1):
         raise ValueError(f"chunk_size must be a power of two >= 16 for the Triton kernels, got {chunk_size!r}")
-    if q.dim() != 4 or v.dim() != 4: raise ValueError(f"q and v must be (B, T, H, D), got {tuple(q.shape)} and {tuple(v.shape)}")
-    (B, T, H, Dk), Dv = q.shape, v.shape[-1]
-    state = _check_state(initial_state, B, H, Dk, Dv, q)
-    p0 = state['pos']
-    _check_inputs(q, k, v, g, lam, offset=p0)
-    C, c = chunk_size, chunk_size.bit_length() - 1
-    r, n0 = p0 % C, p0 // C
-    N = -(-(r + T) // C); pad = (r, N * C - r - T)
-    J = (n0 + N - 1).bit_length()
-    Lp = max(lam.shape[-1], c + J + 1)
-    bh = lambda x: F.pad(x.transpose(1, 2), (0, 0) * (x.dim() - 3) + pad).unflatten(2, (N, C))  # (B, H, N, C, .)
-    qc, kc, vc, lc = bh(q), bh(k), bh(v), bh(F.pad(lam, (0, Lp - lam.shape[-1])))
-    gc = F.pad(g.transpose(1, 2), pad).unflatten(2, (N, C))           # (B, H, N, C)
+    state, (r, n0, c), (qc, kc, vc, lc, gc) = _to_chunks(q, k, v, g, lam, chunk_size, initial_state)
     Gloc = gc.float().cumsum(-1)                                      # in-chunk cumulative log-gate
     o, U = _IntraChunk.apply(qc, kc, vc, Gloc, lc[..., :c + 1])
-    Gg = gc.double().flatten(2).cumsum(-1).unflatten(2, (N, C))       # (B, H, N, C) float64
+    Gg = gc.double().flatten(2).cumsum(-1).view(gc.shape)            # (B, H, N, C) float64
     tree, src, dec = _fenwick_tree(U, Gg[..., -1], n0)
     if tree is not None: o = o + _InterChunk.apply(qc, Gloc, lc[..., c + 1:c + 1 + src.shape[1]], dec.float(), src, tree)
-    o = o.flatten(2, 3)[:, :, r:r + T].transpose(1, 2)                # (B, T, H, Dv)
-    Gl = Gg.flatten(2)[:, :, r:r + T]
-    if p0: o = o + _state_readout(q, lam.transpose(1, 2), Gl, state['S'], p0)
-    return o, (_final_state(k, v, Gl, state['S'], p0) if output_final_state else None)
+    return _from_chunks(o, Gg, q, k, v, lam, state, r, output_final_state)
