@@ -381,13 +381,12 @@ def open_clips(data:str|Path, # class-folder root, folder with a manifest, or a 
                progress:bool=True) -> dict:
     "{'train'|'val'|'test': VideoClips, 'classes': [...], 'skipped': [(path, why)]} of a data set, cached."
     rows = load_rows(data, val_fraction, test_fraction)
-    for r in rows:
-        if not os.path.exists(r['path']):
-            if strict:
-                raise FileNotFoundError(f"--data: video file not found: {r['path']}")
-    missing = [(r['path'], 'file not found') for r in rows if not os.path.exists(r['path'])]
-    rows = [r for r in rows if os.path.exists(r['path'])]
-    for p, why in missing:
+    gone = {r['path'] for r in rows if not os.path.exists(r['path'])}
+    if gone and strict:
+        raise FileNotFoundError(f"--data: video file not found: {next(r['path'] for r in rows if r['path'] in gone)}")
+    missing = [(r['path'], 'file not found') for r in rows if r['path'] in gone]
+    rows = [r for r in rows if r['path'] not in gone]
+    for p, _ in missing:
         warnings.warn(f"skipping missing video {p}")
     cache = ClipCache(cache_root, spec)
     rep = cache.build(rows, workers, strict, progress)
