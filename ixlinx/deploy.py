@@ -541,12 +541,12 @@ def decode_rate(times:list[float]) -> float:
     "Tokens/s between the first and the last streamed token."
     return (len(times) - 1) / (times[-1] - times[0])
 
-def ixlinx_run(model:IXLinx, new_tokens:int=64, prompt_len:int=16):
+def ixlinx_run(model:IXLinx, new_tokens:int=64, prompt_len:int=16, compile:bool=False):
     "A function of no arguments: one greedy generation of `new_tokens`, returning the step times."
     ids = torch.randint(3, 256, (1, prompt_len), generator=torch.Generator().manual_seed(0))
     def run():
         s = StepTimes()
-        model.generate(ids, max_new_tokens=new_tokens, temperature=0, stop_at_eos=False, streamer=s)
+        model.generate(ids, max_new_tokens=new_tokens, temperature=0, stop_at_eos=False, streamer=s, compile=compile)
         return s.times
     return run
 
@@ -603,14 +603,16 @@ def _prototype(mixers=('gqa', 'ssm'), **kw) -> IXLinx:
 
 # %% ../nbs/15_deploy.ipynb #142e337c
 def bench_int8_decode(mixes=(('gqa', 'ssm'), ('gqa',), ('ssm',), ('fenwick',), ('mesa',)), new_tokens:int=64, repeats:int=5, bw:float|None=None) -> dict:
-    "fp32 vs int8 (and int4 on the first mix) decode tokens/s side by side per mixer mix of the prototype preset, against the bandwidth bound."
+    "fp32 vs int8 (and int4 and compiled fp32 on the first mix) decode tokens/s side by side per mixer mix of the prototype preset, against the bandwidth bound."
     bw = bw or memory_bandwidth()['copy_GBps'] * 1e9
     rows, speedups = [], {}
     for mix in mixes:
         m32 = _prototype(mix)
         models = {'fp32': m32, 'int8': quantize(copy.deepcopy(m32), 'int8')}
         if mix == mixes[0]: models['int4'] = quantize(copy.deepcopy(m32), 'int4')  # int4 on the default mix only
-        res = side_by_side({k: ixlinx_run(m, new_tokens) for k, m in models.items()}, repeats)
+        runs = {k: ixlinx_run(m, new_tokens) for k, m in models.items()}
+        if mix == mixes[0]: models['fp32-compiled'], runs['fp32-compiled'] = m32, ixlinx_run(m32, new_tokens, compile=True)
+        res = side_by_side(runs, repeats)
         name = '+'.join(mix)
         for k, m in models.items():
             rows.append(dict(_decode_row(f"ixlinx {name} {k}", m, res[k], bw, count_params(m32)), mixers=name, mode=k, backend=getattr(m, 'quantize_backend', None)))
@@ -685,6 +687,7 @@ def deploy_benchmark(threads:int=2, new_tokens:int=64, repeats:int=5) -> dict:
     e8 = weight_memory('8b', 'int8')['bytes']
     acc = dict(int8_speedup_default_mix=q['speedups']['gqa+ssm']['int8'], int4_speedup_default_mix=q['speedups']['gqa+ssm']['int4'],
                int8_export_ratio=sizes['int8']['file_ratio_vs_fp32'], fp32_fraction_of_bound_default_mix=d['fraction_of_bound'],
+               fp32_compiled_fraction_of_bound_default_mix=row(q['rows'], mixers='gqa+ssm', mode='fp32-compiled')['fraction_of_bound'],
                ixlinx_gqa_vs_llama_d768=row(peer, kind='ixlinx', dim=768)['vs_llama'])
     claims = dict(A3_prototype_fp32_tokens_per_s=d['tokens_per_s'], A3_prototype_int8_tokens_per_s=row(q['rows'], mixers='gqa+ssm', mode='int8')['tokens_per_s'],
                   A3_8b_int8_bound_tokens_per_s_here=bw['copy_GBps'] * 1e9 / e8, A3_8b_int8_bound_tokens_per_s_M2=M2_BANDWIDTH / e8,

@@ -19,7 +19,8 @@ from .core import Config, ConfigError, MIXERS, get_mixer, count_params
 # %% auto #0
 __all__ = ['MODALITIES', 'PRESETS', 'RMSNorm', 'SwiGLU', 'EntropyRegGELU', 'LowRankLinear', 'LowRankFFN', 'dense_ffn_params',
            'make_ffn', 'RMCBlock', 'ByteTokenizer', 'mel_filterbank', 'LogMel', 'IXLinxConfig', 'UnifiedProjection',
-           'IXLinx', 'lm_loss', 'classification_loss', 'preset_table', 'sample_next', 'TextStreamer']
+           'IXLinx', 'lm_loss', 'classification_loss', 'preset_table', 'sample_next', 'TextStreamer',
+           'compiled_decode_step']
 
 # %% ../nbs/07_model.ipynb #f1404284
 from . import gqa, ssm, fenwick, mesanet  # importing a mixer module registers its mixer
@@ -491,6 +492,14 @@ class TextStreamer:
     def _emit(self, s:str):
         if s: self.text += s; self.callback(s)
 
+# %% ../nbs/07_model.ipynb #7a5fc9c3
+_COMPILED_STEP = []
+
+def compiled_decode_step():
+    "`IXLinx.decode_step` under `torch.compile` (inductor, dynamic shapes), built once per process: the same tokens, fewer ops."
+    if not _COMPILED_STEP: _COMPILED_STEP.append(torch.compile(IXLinx.decode_step, dynamic=True))
+    return _COMPILED_STEP[0]
+
 # %% ../nbs/07_model.ipynb #04c820c3
 @patch
 @torch.no_grad()
@@ -500,6 +509,7 @@ def generate(self:IXLinx, prompt:str|Tensor|None=None, # text, or (B, T) ids
              generator:torch.Generator|None=None, use_cache:bool=True, # False recomputes the whole sequence each step
              stop_at_eos:bool=True,
              streamer=None, # called with the new tokens (B,) after every step (e.g. a `TextStreamer`); `.end()` at the end
+             compile:bool=False, # decode with `compiled_decode_step` (the first call in a process compiles: about a minute on a CPU)
             ) -> str|Tensor:
     "Continue `prompt` (conditioned on any video/image/audio); returns text for a str prompt, else (B, T+new) ids."
     tok, as_text = ByteTokenizer(), isinstance(prompt, str)
@@ -509,6 +519,7 @@ def generate(self:IXLinx, prompt:str|Tensor|None=None, # text, or (B, T) ids
     media = {k: v for k, v in dict(video=video, video_latents=video_latents, image=image, audio=audio).items() if v is not None}
     if ids.shape[-1] == 0 and not media: raise ValueError("generate needs a non-empty prompt or at least one of video, image, audio")
     (B, T0), n = ids.shape, 0
+    step = (lambda nxt, st: compiled_decode_step()(self, nxt, st)) if compile else self.decode_step
     buf = torch.full((B, T0 + max_new_tokens), tok.pad_id, dtype=ids.dtype, device=dev)  # (B, T0+new), filled as we go
     buf[:, :T0] = ids
     out = self(text=ids, **media, logits_for='last')
@@ -520,7 +531,7 @@ def generate(self:IXLinx, prompt:str|Tensor|None=None, # text, or (B, T) ids
         if streamer is not None: streamer(nxt[:, 0])
         done |= nxt[:, 0] == tok.eos_id
         if n == max_new_tokens or (stop_at_eos and done.all()): break
-        if use_cache: logits, states = self.decode_step(nxt, states)
+        if use_cache: logits, states = step(nxt, states)
         else: logits = self(text=buf[:, :T0 + n], **media, logits_for='last')['logits'][:, -1]
     if hasattr(streamer, 'end'): streamer.end()
     return tok.decode(buf[0, :T0 + n]) if as_text else buf[:, :T0 + n]
