@@ -6,7 +6,7 @@ Docs: https://ixlinx.github.io/ixlinx/model.html.md"""
 
 # %% ../nbs/07_model.ipynb #d96f1c4a
 from __future__ import annotations
-import codecs, dataclasses, math, os
+import codecs, dataclasses, functools, math, os
 from dataclasses import dataclass, field
 from typing import Any
 import torch
@@ -493,12 +493,10 @@ class TextStreamer:
         if s: self.text += s; self.callback(s)
 
 # %% ../nbs/07_model.ipynb #7a5fc9c3
-_COMPILED_STEP = []
-
+@functools.cache
 def compiled_decode_step():
     "`IXLinx.decode_step` under `torch.compile` (inductor, dynamic shapes), built once per process: the same tokens, fewer ops."
-    if not _COMPILED_STEP: _COMPILED_STEP.append(torch.compile(IXLinx.decode_step, dynamic=True))
-    return _COMPILED_STEP[0]
+    return torch.compile(IXLinx.decode_step, dynamic=True)
 
 # %% ../nbs/07_model.ipynb #04c820c3
 @patch
@@ -519,7 +517,7 @@ def generate(self:IXLinx, prompt:str|Tensor|None=None, # text, or (B, T) ids
     media = {k: v for k, v in dict(video=video, video_latents=video_latents, image=image, audio=audio).items() if v is not None}
     if ids.shape[-1] == 0 and not media: raise ValueError("generate needs a non-empty prompt or at least one of video, image, audio")
     (B, T0), n = ids.shape, 0
-    step = (lambda nxt, st: compiled_decode_step()(self, nxt, st)) if compile else self.decode_step
+    step = functools.partial(compiled_decode_step(), self) if compile else self.decode_step
     buf = torch.full((B, T0 + max_new_tokens), tok.pad_id, dtype=ids.dtype, device=dev)  # (B, T0+new), filled as we go
     buf[:, :T0] = ids
     out = self(text=ids, **media, logits_for='last')

@@ -21,9 +21,10 @@ from .train import TrainConfig, Trainer, make_loader, load_weights, load_checkpo
 from .video import make_moving_shapes
 
 # %% auto #0
-__all__ = ['PROMPT', 'TaskConfig', 'usable_cores', 'cache_dir', 'moving_shapes', 'CaptionSet', 'caption_loss', 'pixel_stats',
-           'task_model_config', 'training_bytes', 'check_fits', 'describe', 'top_classes', 'score', 'report_lines',
-           'task_data', 'task_trainer', 'heldout_split', 'train_task', 'load_task', 'clip_tensor']
+__all__ = ['PROMPT', 'MAIN_JOB_TARGETS', 'TaskConfig', 'usable_cores', 'cache_dir', 'moving_shapes', 'CaptionSet', 'caption_loss',
+           'pixel_stats', 'task_model_config', 'training_bytes', 'check_fits', 'describe', 'top_classes', 'score',
+           'report_lines', 'main_job_verdicts', 'task_data', 'task_trainer', 'heldout_split', 'train_task', 'load_task',
+           'clip_tensor']
 
 # %% ../nbs/12b_task.ipynb #5bef9535
 @dataclass
@@ -253,6 +254,16 @@ def report_lines(r:dict, classes:list[str]) -> list[str]:
              'confusion (rows: true, columns: predicted):', ' ' * w + ' '.join(f"{c[:5]:>5}" for c in classes)]
     lines += [f"{c:<{w}}" + ' '.join(f"{v:>5}" for v in row) for c, row in zip(classes, r['confusion'])]
     return lines
+
+# %% ../nbs/12b_task.ipynb #6b8fa4eb
+MAIN_JOB_TARGETS = dict(wall_seconds=300, class_acc=0.95, caption_acc=0.90, int8_caption_drop=0.01)  # at most, at least, at least, at most
+
+def main_job_verdicts(r:dict) -> dict:
+    "{target: (measured, goal, met)} of a main-job result (`results/main_job.json` of the CLI notebook)."
+    got = dict(wall_seconds=r['wall_seconds'], class_acc=r['ema']['class_acc'], caption_acc=r['ema']['caption_acc'])
+    if 'eval' in r: got['int8_caption_drop'] = r['eval']['fp32']['caption_acc'] - r['eval']['int8']['caption_acc']
+    at_most = ('wall_seconds', 'int8_caption_drop')
+    return {k: (v, MAIN_JOB_TARGETS[k], v <= MAIN_JOB_TARGETS[k] if k in at_most else v >= MAIN_JOB_TARGETS[k]) for k, v in got.items()}
 
 # %% ../nbs/12b_task.ipynb #76cf9a11
 def task_data(tc:TaskConfig, classes:list[str]|None=None) -> dict:
