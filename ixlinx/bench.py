@@ -219,9 +219,9 @@ def suite_generate(quick:bool=False, device=None, new_tokens:int|None=None) -> l
 
 # %% ../nbs/14_benchmarks.ipynb #27fa30d5
 def suite_quant(quick:bool=False, device=None) -> list[dict]:
-    "Weight bytes and per-token decode time of fp32 vs int8 vs int4 (`ixlinx.deploy.quantize`: block linears, LM head, embedding)."
+    "Weight bytes and per-token decode time of fp32 vs int8 vs int4 (`ixlinx.quantize.quantize`: block linears, LM head, embedding)."
     import copy, io
-    from ixlinx.deploy import quantize
+    from ixlinx.quantize import quantize
     dev = get_device(device); seed_everything(0)
     base = _model('tiny' if quick else 'prototype', dev).eval()
     rows = []
@@ -235,14 +235,15 @@ def suite_quant(quick:bool=False, device=None) -> list[dict]:
     return rows
 
 def suite_deploy(quick:bool=False, device=None) -> list[dict]:
-    "Decode tokens/s against the memory-bandwidth bound: fp32/int8 per mixer mix and the transformers Llama peer (ixlinx.deploy)."
+    "Decode tokens/s against the memory-bandwidth bound: fp32/int8 per mixer mix and the transformers Llama peer (ixlinx.deploy_bench)."
     import copy
-    from ixlinx.deploy import bench_int8_decode, bench_peer, memory_bandwidth, side_by_side, ixlinx_run, quantize, _decode_row
+    from ixlinx.quantize import quantize
+    from ixlinx.deploy_bench import bench_int8_decode, bench_peer, memory_bandwidth, side_by_side, ixlinx_run, decode_row
     bw = memory_bandwidth(2**26 if quick else 2**29)['copy_GBps'] * 1e9
     if not quick: return bench_int8_decode(bw=bw)['rows'] + bench_peer(bw=bw)
     m = _model('tiny', 'cpu').eval(); m8 = quantize(copy.deepcopy(m), 'int8')
     r = side_by_side({'fp32': ixlinx_run(m, 8), 'int8': ixlinx_run(m8, 8)}, repeats=1)
-    return [_decode_row(f"tiny {k}", mm, r[k], bw) for k, mm in (('fp32', m), ('int8', m8))]
+    return [decode_row(f"tiny {k}", mm, r[k], bw) for k, mm in (('fp32', m), ('int8', m8))]
 
 # %% ../nbs/14_benchmarks.ipynb #2d22865d
 def gpu_info() -> dict:

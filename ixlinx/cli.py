@@ -338,9 +338,9 @@ def cmd_export_config(a) -> int:
     return 0
 
 def cmd_export(a) -> int:
-    "Export a checkpoint for deployment (`ixlinx.deploy.export_model`): safetensors weights, no pickle."
+    "Export a checkpoint for deployment (`ixlinx.export.export_model`): safetensors weights, no pickle."
     _need_file(a.checkpoint, '--checkpoint')
-    from ixlinx.deploy import export_model
+    from ixlinx.export import export_model
     print(f"exported to {export_model(a.checkpoint, a.output, quantize=a.quantize)}")
     return 0
 

@@ -361,7 +361,7 @@ def load_task(path:str|Path, use_ema:bool=True, quantize:str|None=None) -> tuple
     load_weights(model, path, use_ema=use_ema)
     model.eval()
     if quantize:
-        from ixlinx.deploy import quantize as _quantize
+        from ixlinx.quantize import quantize as _quantize
         _quantize(model, quantize)
     spec = meta.get('spec') or dict(num_frames=meta.get('frames', 8), size=meta.get('size', 32))
     classes = meta.get('classes') or [str(i) for i in range(model.config.num_classes)]
