@@ -62,9 +62,17 @@ def decode_bytes_per_token(model:IXLinx) -> int:
 class StepTimes:
     "A streamer that records the time of every new token (works for ixlinx `generate` and Hugging Face's `put`/`end`)."
     def __init__(self): self.times = []
-    def __call__(self, ids=None): self.times.append(time.perf_counter())
-    def put(self, value): self.times.append(time.perf_counter())
-    def end(self): pass
+
+    def __call__(self, ids=None):
+        "Record a token streamed by ixlinx `generate`."
+        self.times.append(time.perf_counter())
+
+    def put(self, value):
+        "Record a token streamed by Hugging Face `generate` (its first call is the prompt)."
+        self.times.append(time.perf_counter())
+
+    def end(self):
+        "Hugging Face's end of generation: nothing to record."
 
 def decode_rate(times:list[float]) -> float:
     "Tokens/s between the first and the last streamed token."

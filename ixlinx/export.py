@@ -19,7 +19,7 @@ from .train import (CheckpointError, CheckpointFormatError, CheckpointVersionErr
 from .quantize import INT8_BACKENDS, quantize
 
 # %% auto #0
-__all__ = ['EXPORT_VERSION', 'CHECKPOINT_VERSION', 'MIGRATIONS', 'save_pretrained', 'ExportError', 'from_pretrained',
+__all__ = ['EXPORT_VERSION', 'CHECKPOINT_VERSION', 'MIGRATIONS', 'save_pretrained', 'from_pretrained', 'ExportError',
            'checkpoint_version', 'migrate_checkpoint', 'model_from_checkpoint', 'export_model']
 
 # %% ../nbs/15a_export.ipynb #03368f6c
@@ -71,6 +71,32 @@ def save_pretrained(model:IXLinx, out_dir:str|Path, history:list|None=None) -> P
     (out/'README.md').write_text(_model_card(model.config, count_params(model), mode, history))
     return out
 
+# %% ../nbs/15a_export.ipynb #057d6687
+def from_pretrained(path:str|Path, # a directory written by `save_pretrained` / `export_model`
+                    device='cpu') -> IXLinx:
+    "Load an exported model (fp32 or quantised) from `path`; a damaged export raises `ExportError`."
+    path = Path(path)
+    cfg, meta = _export_config(path)
+    model = IXLinx(cfg).eval()
+    if meta.get('quantize'): quantize(model, meta['quantize'], _backend_here(meta.get('backend')))
+    try: _copy_safetensors(path/'model.safetensors', model)
+    except ExportError: raise
+    except Exception as e:  # safetensors' own error type (header, truncation) is not exported by every version
+        why = str(e).splitlines()[0][:160]
+        raise ExportError(f"{path/'model.safetensors'} is not a readable safetensors file: {why}", 'weights') from None
+    return model.to(device)
+
+def _backend_here(backend:str|None) -> str|None:
+    "The stored int8 backend, or its twin when this CPU lacks that engine (fbgemm and onednn store the same tensors)."
+    if backend in ('fbgemm', 'onednn') and backend not in torch.backends.quantized.supported_engines:
+        return {'fbgemm': 'onednn', 'onednn': 'fbgemm'}[backend]
+    return backend if backend in INT8_BACKENDS else None
+
+def _ix_from_pretrained(cls, path:str|Path, device='cpu') -> IXLinx:
+    "Load an exported model from `path` (see `ixlinx.export.from_pretrained`)."
+    return from_pretrained(path, device)
+IXLinx.from_pretrained = classmethod(_ix_from_pretrained)
+
 # %% ../nbs/15a_export.ipynb #7dc13adf
 class ExportError(CheckpointError):
     "An export directory that cannot be loaded; `kind`: 'missing', 'config', 'newer', 'weights' or 'mismatch'."
@@ -93,20 +119,7 @@ def _export_config(path:Path) -> IXLinxConfig:
         why = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ExportError(f"{path/'config.json'} holds no valid model config: {why}", 'config') from None
 
-def from_pretrained(path:str|Path, # a directory written by `save_pretrained` / `export_model`
-                    device='cpu') -> IXLinx:
-    "Load an exported model (fp32 or quantised) from `path`; a damaged export raises `ExportError`."
-    path = Path(path)
-    cfg, meta = _export_config(path)
-    model = IXLinx(cfg).eval()
-    if meta.get('quantize'): quantize(model, meta['quantize'], _backend_here(meta.get('backend')))
-    try: _copy_safetensors(path/'model.safetensors', model)
-    except ExportError: raise
-    except Exception as e:  # safetensors' own error type (header, truncation) is not exported by every version
-        why = str(e).splitlines()[0][:160]
-        raise ExportError(f"{path/'model.safetensors'} is not a readable safetensors file: {why}", 'weights') from None
-    return model.to(device)
-
+# %% ../nbs/15a_export.ipynb #9722a890
 @torch.no_grad()
 def _copy_safetensors(file:Path, model:nn.Module):
     "Load every tensor of `file` into `model`, checking names, shapes and dtypes."
@@ -127,17 +140,6 @@ def _copy_safetensors(file:Path, model:nn.Module):
             else: t.copy_(src)  # an inner tensor of a torchao weight
     plain.update({a: plain[n] for a, n in aliases.items() if n in plain and a in live})
     model.load_state_dict(plain, strict=False)  # Int8Linear repacks its weights here
-
-def _backend_here(backend:str|None) -> str|None:
-    "The stored int8 backend, or its twin when this CPU lacks that engine (fbgemm and onednn store the same tensors)."
-    if backend in ('fbgemm', 'onednn') and backend not in torch.backends.quantized.supported_engines:
-        return {'fbgemm': 'onednn', 'onednn': 'fbgemm'}[backend]
-    return backend if backend in INT8_BACKENDS else None
-
-def _ix_from_pretrained(cls, path:str|Path, device='cpu') -> IXLinx:
-    "Load an exported model from `path` (see `ixlinx.export.from_pretrained`)."
-    return from_pretrained(path, device)
-IXLinx.from_pretrained = classmethod(_ix_from_pretrained)
 
 # %% ../nbs/15a_export.ipynb #07b43ae7
 CHECKPOINT_VERSION = 1

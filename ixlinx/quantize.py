@@ -46,27 +46,33 @@ class Int8Linear(nn.Module):
         m.pack(*_quantize_rows(lin.weight), None if lin.bias is None else lin.bias.detach().float())
         return m
 
-    def pack(self, w_int8:Tensor, scale:Tensor, bias:Tensor|None=None):
-        "Pack int8 rows and their scales for this layer's engine (the packed copy is the only one kept)."
-        prev = torch.backends.quantized.engine
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')  # PyTorch flags its quantised-tensor constructors as deprecated
-            qw = torch._make_per_channel_quantized_tensor(w_int8.cpu(), scale.double().cpu(), torch.zeros_like(scale, dtype=torch.long).cpu(), 0)
-            try:
-                torch.backends.quantized.engine = self.engine
-                self._packed = torch.ops.quantized.linear_prepack(qw, bias)
-            finally: torch.backends.quantized.engine = prev
-
-    def unpack(self) -> tuple[Tensor, Tensor, Tensor|None]:
-        "(int8 rows (N, K), fp32 scales (N,), bias or None) from the packed weights."
-        qw, bias = torch.ops.quantized.linear_unpack(self._packed)
-        return qw.int_repr(), qw.q_per_channel_scales().float(), bias
-
     def forward(self, x:Tensor) -> Tensor:
+        "`x @ W.T + b` on the int8 kernel, with `x` quantised per call."
         y = torch.ops.quantized.linear_dynamic(x.reshape(-1, self.in_features).float().contiguous(), self._packed, self.reduce_range)
         return y.view(*x.shape[:-1], self.out_features).to(x.dtype)  # (..., out_features)
 
-    def extra_repr(self): return f"in_features={self.in_features}, out_features={self.out_features}, engine={self.engine}"
+    def extra_repr(self):
+        "Sizes and engine, as `nn.Linear` prints them."
+        return f"in_features={self.in_features}, out_features={self.out_features}, engine={self.engine}"
+
+# %% ../nbs/15_quantize.ipynb #817f704e
+@patch
+def pack(self:Int8Linear, w_int8:Tensor, scale:Tensor, bias:Tensor|None=None):
+    "Pack int8 rows and their scales for this layer's engine (the packed copy is the only one kept)."
+    prev = torch.backends.quantized.engine
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # PyTorch flags its quantised-tensor constructors as deprecated
+        qw = torch._make_per_channel_quantized_tensor(w_int8.cpu(), scale.double().cpu(), torch.zeros_like(scale, dtype=torch.long).cpu(), 0)
+        try:
+            torch.backends.quantized.engine = self.engine
+            self._packed = torch.ops.quantized.linear_prepack(qw, bias)
+        finally: torch.backends.quantized.engine = prev
+
+@patch
+def unpack(self:Int8Linear) -> tuple[Tensor, Tensor, Tensor|None]:
+    "(int8 rows (N, K), fp32 scales (N,), bias or None) from the packed weights."
+    qw, bias = torch.ops.quantized.linear_unpack(self._packed)
+    return qw.int_repr(), qw.q_per_channel_scales().float(), bias
 
 # %% ../nbs/15_quantize.ipynb #5488b82a
 @patch
@@ -99,6 +105,7 @@ class Int8Embedding(nn.Module):
         return m
 
     def forward(self, ids:Tensor) -> Tensor:
+        "The dequantised rows of `ids`."
         return self.weight_int8[ids].float() * self.weight_scale[ids].unsqueeze(-1)  # (..., embedding_dim)
 
 # %% ../nbs/15_quantize.ipynb #ed6ef400
@@ -143,22 +150,25 @@ class Int4Linear(nn.Module):
         if lin.bias is not None: m.bias = lin.bias.detach().float().clone()
         return m
 
-    def _pack(self):
-        "The kernel's packed weights and (K/g, N, 2) bf16 scales/offsets, rebuilt when the stored codes change."
-        key = tuple(t._version for t in (self.weight_uint4, self.weight_scale, self.weight_offset))
-        if self._key != key:
-            pad = -self.out_features % 16  # the kernel wants N in multiples of 16: zero rows, sliced off after
-            q = F.pad(_unpack4(self.weight_uint4).to(torch.int32), (0, 0, 0, pad))  # (N+pad, K)
-            sz = F.pad(torch.stack([self.weight_scale, self.weight_offset], -1), (0, 0, 0, 0, 0, pad))  # (N+pad, K/g, 2)
-            sz = sz.transpose(0, 1).contiguous().to(torch.bfloat16)  # (K/g, N+pad, 2)
-            self._packed, self._key = (torch._convert_weight_to_int4pack_for_cpu(q, 1), sz), key
-        return self._packed
-
     def forward(self, x:Tensor) -> Tensor:
+        "`x @ W.T + b` on the int4 kernel (bf16 activations)."
         w, sz = self._pack()
         y = torch._weight_int4pack_mm_for_cpu(x.reshape(-1, self.in_features).to(torch.bfloat16), w, self.group_size, sz)
         y = y[:, :self.out_features].reshape(*x.shape[:-1], self.out_features).to(x.dtype)  # (..., out_features)
         return y if self.bias is None else y + self.bias
+
+# %% ../nbs/15_quantize.ipynb #1c00dd44
+@patch
+def _pack(self:Int4Linear):
+    "The kernel's packed weights and (K/g, N, 2) bf16 scales/offsets, rebuilt when the stored codes change."
+    key = tuple(t._version for t in (self.weight_uint4, self.weight_scale, self.weight_offset))
+    if self._key != key:
+        pad = -self.out_features % 16  # the kernel wants N in multiples of 16: zero rows, sliced off after
+        q = F.pad(_unpack4(self.weight_uint4).to(torch.int32), (0, 0, 0, pad))  # (N+pad, K)
+        sz = F.pad(torch.stack([self.weight_scale, self.weight_offset], -1), (0, 0, 0, 0, 0, pad))  # (N+pad, K/g, 2)
+        sz = sz.transpose(0, 1).contiguous().to(torch.bfloat16)  # (K/g, N+pad, 2)
+        self._packed, self._key = (torch._convert_weight_to_int4pack_for_cpu(q, 1), sz), key
+    return self._packed
 
 # %% ../nbs/15_quantize.ipynb #ce1791d8
 class Int4Embedding(nn.Module):
@@ -179,6 +189,7 @@ class Int4Embedding(nn.Module):
         return m
 
     def forward(self, ids:Tensor) -> Tensor:
+        "The dequantised rows of `ids`."
         q = _unpack4(self.weight_uint4[ids]).float().unflatten(-1, (-1, self.group_size))  # (..., K/g, g)
         w = self.weight_scale[ids][..., None] * (q - 8) + self.weight_offset[ids][..., None]
         return w.flatten(-2)  # (..., embedding_dim)
