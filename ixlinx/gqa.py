@@ -49,6 +49,20 @@ class RotaryEmbedding(nn.Module):
         ang = positions.to(cdt)[:, None] * self._inv[1][None]  # (T, d/2)
         return ang.cos().to(dtype), ang.sin().to(dtype)
 
+# %% ../nbs/03_gqa.ipynb #6c8fd357
+@patch
+def span(self:RotaryEmbedding, start:int, # first position
+         T:int, # number of positions
+         dtype=torch.float32, device=None) -> tuple[Tensor, Tensor]:
+    "cos and sin (T, head_dim/2) of positions `start..start+T-1`, sliced from tables that grow by doubling."
+    if torch.compiler.is_compiling(): return self(torch.arange(start, start + T, device=device), dtype)  # inductor fuses it
+    tab = getattr(self, '_tab', None)
+    if tab is None or tab[0] != (dtype, device) or tab[1].shape[0] < start + T:
+        n = max(256, 1 << (start + T - 1).bit_length())                     # a power of two >= start + T
+        tab = self._tab = ((dtype, device), *self(torch.arange(n, device=device), dtype))
+    return tab[1][start:start + T], tab[2][start:start + T]
+
+
 # %% ../nbs/03_gqa.ipynb #c71a8408
 def apply_rotary(x:Tensor, # (..., T, d) queries or keys
                  cos:Tensor, # (L, d/2) cosines
@@ -124,17 +138,19 @@ class GroupedQueryAttention(nn.Module):
 
 # %% ../nbs/03_gqa.ipynb #0c655716
 @patch
-def _attend(self:GroupedQueryAttention, q, k, v, q_pos, k_pos):
-    "Attention of q (B,H,Tq,d) over k, v (B,Hkv,Tk,d) at absolute positions q_pos, k_pos."
+def _attend(self:GroupedQueryAttention, q, k, v, start:int):
+    "Attention of q (B,H,Tq,d), the tokens from position `start` on, over k, v (B,Hkv,Tk,d), the last Tk positions."
     Tq, Tk = q.shape[-2], k.shape[-2]
-    full_causal = Tq == Tk and self.sliding_window is None
     p = self.dropout if self.training else 0.0
-    if self.softcap is None:
-        if full_causal: return F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=p, enable_gqa=True)
-        if Tq == 1 and self.sliding_window is None: mask = None  # one new token sees the whole cache
-        else: mask = attention_mask(q_pos, k_pos, self.sliding_window)
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, enable_gqa=True)
-    return attention_naive(q, k, v, attention_mask(q_pos, k_pos, self.sliding_window), self.softcap, p)
+    if self.softcap is None and self.sliding_window is None:
+        if Tq == Tk: return F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=p, enable_gqa=True)
+        if Tq == 1: return F.scaled_dot_product_attention(q, k, v, dropout_p=p, enable_gqa=True)  # sees the whole cache
+    q_pos = torch.arange(start, start + Tq, device=q.device)                 # (Tq,) absolute positions
+    k_pos = torch.arange(start + Tq - Tk, start + Tq, device=q.device)       # (Tk,) the cache ends at the last query
+    mask = attention_mask(q_pos, k_pos, self.sliding_window)
+    if self.softcap is None: return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, enable_gqa=True)
+    return attention_naive(q, k, v, mask, self.softcap, p)
+
 
 # %% ../nbs/03_gqa.ipynb #6e5e4f96
 @patch
@@ -149,13 +165,11 @@ def forward(self:GroupedQueryAttention,
     k = self.k_norm(self.k_proj(x).view(B, T, Hkv, d)).transpose(1, 2)  # (B, Hkv, T, d)
     v = self.v_proj(x).view(B, T, Hkv, d).transpose(1, 2)  # (B, Hkv, T, d)
     start = 0 if state is None else int(state['pos'])
-    q_pos = torch.arange(start, start + T, device=x.device)
-    cos, sin = self.rope(q_pos, q.dtype)  # (T, d/2)
+    cos, sin = self.rope.span(start, T, q.dtype, x.device)  # (T, d/2)
     q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
     if state is not None:
         k, v = torch.cat([state['k'], k], dim=2), torch.cat([state['v'], v], dim=2)  # (B, Hkv, S+T, d)
-    k_pos = torch.arange(start + T - k.shape[2], start + T, device=x.device)
-    y = self._attend(q, k, v, q_pos, k_pos).transpose(1, 2).reshape(B, T, H * d)  # (B, T, H*d)
+    y = self._attend(q, k, v, start).transpose(1, 2).reshape(B, T, H * d)  # (B, T, H*d)
     if self.sliding_window is not None:
         keep = self.sliding_window - 1
         k, v = k[:, :, max(k.shape[2] - keep, 0):], v[:, :, max(v.shape[2] - keep, 0):]  # (B, Hkv, <=W-1, d)
