@@ -15,10 +15,12 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from fastcore.basics import patch_to
 from .core import seed_everything, count_params
-from .model import RMSNorm, SwiGLU, LogMel, ByteTokenizer, IXLinx, IXLinxConfig
+from .inputs import LogMel, ByteTokenizer
+from .blocks import RMSNorm, SwiGLU
+from .model import IXLinx, IXLinxConfig
 from .train import Trainer, TrainConfig, make_loader
 from .gqa import attention_mask
-from .video import VideoPatchEmbed, add_frame_diff
+from .inputs import VideoPatchEmbed, add_frame_diff
 
 # %% auto #0
 __all__ = ['DEFAULT_CURRICULUM', 'MaskedCrossAttention', 'PerceiverResampler', 'AttentionPool', 'CrossModalAttention',

@@ -8,8 +8,8 @@ Docs: https://ixlinx.github.io/ixlinx/align_data.html.md"""
 from __future__ import annotations
 import numpy as np
 import torch
-from .model import ByteTokenizer
-from .video import render_clip, make_caption, VIDEO_CLASSES, COLOURS, SHAPES
+from .inputs import ByteTokenizer
+from .shapes import render_clip, make_caption, VIDEO_CLASSES, COLOURS, SHAPES
 
 # %% auto #0
 __all__ = ['clip_speed', 'clip_audio', 'make_trimodal']

@@ -265,7 +265,8 @@ def cmd_chat(a) -> int:
     if a.prompt is None and not sys.stdin.isatty():
         raise ValueError("chat needs --prompt when stdin is not a terminal")
     import time
-    from ixlinx.model import ByteTokenizer, TextStreamer
+    from ixlinx.inputs import ByteTokenizer
+    from ixlinx.generate import TextStreamer
     from ixlinx.task import load_task, top_classes, PROMPT
     model, meta = load_task(a.checkpoint, quantize=a.quantize)
     media = _media(a, meta, model.config)

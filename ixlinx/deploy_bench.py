@@ -92,7 +92,7 @@ def ixlinx_run(model:IXLinx, new_tokens:int=64, prompt_len:int=16, compile:bool=
 def llama_peer(cfg:IXLinxConfig):
     "Hugging Face `LlamaForCausalLM` (random weights, fp32) with the width, depth, heads, KV heads, FFN width and vocabulary of `cfg`."
     from transformers import LlamaConfig, LlamaForCausalLM
-    from ixlinx.model import SwiGLU
+    from ixlinx.blocks import SwiGLU
     with torch.device('meta'): hidden = cfg.ffn_hidden or SwiGLU(cfg.dim).hidden
     c = LlamaConfig(vocab_size=cfg.vocab_size, hidden_size=cfg.dim, intermediate_size=hidden, num_hidden_layers=cfg.n_layers,
                     num_attention_heads=cfg.num_heads, num_key_value_heads=cfg.num_kv_heads or cfg.num_heads,

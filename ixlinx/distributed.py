@@ -19,7 +19,8 @@ from torch.distributed.fsdp import CPUOffloadPolicy, MixedPrecisionPolicy, fully
 from torch.distributed.tensor import DTensor, distribute_tensor
 from .core import count_params, machine_info, md_table, save_result, load_result
 from .ema import ModelEMA
-from .model import IXLinx, IXLinxConfig, PRESETS, RMCBlock, RMSNorm, UnifiedProjection
+from .blocks import RMCBlock, RMSNorm
+from .model import IXLinx, IXLinxConfig, PRESETS, UnifiedProjection
 from .train import (CheckpointError, Trainer, TrainConfig, atomic_save, dist_info, enable_gradient_checkpointing, init_distributed,
                     load_checkpoint, make_loader, param_groups, rng_state, set_rng_state)
 

@@ -1,4 +1,4 @@
-"""RMSNorm, SwiGLU and low-rank feed-forward layers, the RMC block that runs any mix of sequence mixers, the unified projection of video/image/audio/text, `IXLinx` with presets up to 8B and 12B, and stateful generation.
+"""The configuration, the unified projection of video/image/audio/text, `IXLinx` (RMC blocks of any mixers, LM and classification heads) with its losses, and presets up to 8B and 12B.
 
 Docs: https://ixlinx.github.io/ixlinx/model.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://ixlinx.github.io/ixlinx/model.html.md"""
 
 # %% ../nbs/07_model.ipynb #d96f1c4a
 from __future__ import annotations
-import codecs, dataclasses, functools, math, os
+import dataclasses, math, os
 from dataclasses import dataclass, field
 from typing import Any
 import torch
@@ -14,166 +14,15 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from torch.utils.checkpoint import checkpoint
 from fastcore.basics import patch
-from .core import Config, ConfigError, MIXERS, get_mixer, count_params
+from .core import Config, ConfigError, MIXERS, count_params
 
 # %% auto #0
-__all__ = ['MODALITIES', 'PRESETS', 'RMSNorm', 'SwiGLU', 'EntropyRegGELU', 'LowRankLinear', 'LowRankFFN', 'dense_ffn_params',
-           'make_ffn', 'RMCBlock', 'ByteTokenizer', 'mel_filterbank', 'LogMel', 'IXLinxConfig', 'UnifiedProjection',
-           'IXLinx', 'lm_loss', 'classification_loss', 'preset_table', 'sample_next', 'TextStreamer',
-           'compiled_decode_step']
+__all__ = ['MODALITIES', 'PRESETS', 'IXLinxConfig', 'UnifiedProjection', 'IXLinx', 'lm_loss', 'classification_loss',
+           'preset_table']
 
 # %% ../nbs/07_model.ipynb #f1404284
-from . import gqa, ssm, fenwick, mesanet  # importing a mixer module registers its mixer
-from .video import VideoPatchEmbed, add_frame_diff, flow_moments
-
-# %% ../nbs/07_model.ipynb #06283518
-class RMSNorm(nn.RMSNorm):
-    "Root-mean-square normalisation over the last dimension (`torch.nn.RMSNorm` with eps=1e-6)."
-    def __init__(self, dim:int, # size of the last dimension
-                 eps:float=1e-6, # added to the mean square
-                ): super().__init__(dim, eps=eps)
-
-# %% ../nbs/07_model.ipynb #03829bc3
-def _round_up(n:int, multiple:int=64) -> int: return int(math.ceil(n / multiple) * multiple)
-
-class SwiGLU(nn.Module):
-    "Gated feed-forward layer: W2(silu(W1 x) * W3 x)."
-    def __init__(self, dim:int, # model width
-                 hidden:int|None=None, # hidden width; default 8/3*dim rounded up to a multiple of 64
-                 dropout:float=0.0, # dropout on the hidden activations
-                ):
-        super().__init__()
-        self.hidden = hidden or _round_up(8 * dim // 3)
-        self.w1, self.w3 = nn.Linear(dim, self.hidden, bias=False), nn.Linear(dim, self.hidden, bias=False)
-        self.w2, self.drop = nn.Linear(self.hidden, dim, bias=False), nn.Dropout(dropout)
-    def forward(self, x:Tensor) -> Tensor: return self.w2(self.drop(F.silu(self.w1(x)) * self.w3(x)))
-
-# %% ../nbs/07_model.ipynb #4ed401d3
-class EntropyRegGELU(nn.Module):
-    "GELU that also records `penalty = coef * mean normalised softmax entropy` of its outputs (training only)."
-    def __init__(self, coef:float=0.0, # weight of the entropy penalty (0 = plain GELU)
-                ):
-        super().__init__(); self.coef, self.penalty = coef, None
-    def forward(self, x:Tensor) -> Tensor:
-        y = F.gelu(x)
-        if self.training and self.coef != 0 and torch.is_grad_enabled():
-            logp = torch.log_softmax(y.float(), dim=-1)  # (..., h)
-            ent = -(logp.exp() * logp).sum(-1) / math.log(y.shape[-1])
-            self.penalty = self.coef * ent.mean()
-        else: self.penalty = None
-        return y
-
-# %% ../nbs/07_model.ipynb #dfb65958
-class LowRankLinear(nn.Module):
-    "A linear map factored through rank `rank`: x -> V(U x) (+ bias); r*(in+out) weights instead of in*out."
-    def __init__(self, in_features:int, out_features:int, rank:int, bias:bool=False):
-        super().__init__()
-        if not 0 < rank <= min(in_features, out_features):
-            raise ValueError(f"rank={rank} must be in [1, min(in_features, out_features)={min(in_features, out_features)}]")
-        self.u, self.v = nn.Linear(in_features, rank, bias=False), nn.Linear(rank, out_features, bias=bias)
-    def forward(self, x:Tensor) -> Tensor: return self.v(self.u(x))
-
-class LowRankFFN(nn.Module):
-    "Two low-rank linear maps with an entropy-regularised GELU between them."
-    def __init__(self, dim:int, # model width
-                 hidden:int|None=None, # hidden width (default 4*dim)
-                 rank:int|None=None, # rank of both maps (default dim//4)
-                 dropout:float=0.0, entropy_coef:float=0.0):
-        super().__init__()
-        self.hidden, self.rank = hidden or 4 * dim, rank or max(1, dim // 4)
-        self.up, self.act = LowRankLinear(dim, self.hidden, self.rank), EntropyRegGELU(entropy_coef)
-        self.down, self.drop = LowRankLinear(self.hidden, dim, self.rank), nn.Dropout(dropout)
-    def forward(self, x:Tensor) -> Tensor: return self.down(self.drop(self.act(self.up(x))))
-
-# %% ../nbs/07_model.ipynb #591c572e
-def dense_ffn_params(dim:int, hidden:int, gated:bool=False) -> int:
-    "Weights of a dense bias-free FFN: 2*dim*hidden, or 3*dim*hidden when gated (SwiGLU)."
-    return (3 if gated else 2) * dim * hidden
-
-# %% ../nbs/07_model.ipynb #99cf5f0c
-def make_ffn(kind:str, dim:int, hidden:int|None=None, rank:int|None=None, dropout:float=0.0, entropy_coef:float=0.0) -> nn.Module:
-    "The feed-forward layer named `kind`: 'swiglu', 'lowrank' or 'none' (identity-free: returns None)."
-    if kind == 'swiglu': return SwiGLU(dim, hidden, dropout)
-    if kind == 'lowrank': return LowRankFFN(dim, hidden, rank, dropout, entropy_coef)
-    if kind == 'none': return None
-    raise ValueError(f"ffn={kind!r}: expected 'swiglu', 'lowrank' or 'none'")
-
-class RMCBlock(nn.Module):
-    "Pre-norm residual block: each mixer in turn, then a feed-forward layer; carries the mixers' states."
-    def __init__(self, dim:int, # model width
-                 mixers=('gqa', 'ssm'), # registered mixer names, applied in order
-                 ffn:str='swiglu', # 'swiglu', 'lowrank' or 'none'
-                 num_heads:int=4, # passed to every mixer
-                 ffn_hidden:int|None=None, rank:int|None=None, dropout:float=0.0,
-                 mixer_options:dict|None=None, # {mixer name: extra constructor kwargs}
-                 entropy_coef:float=0.0, norm_eps:float=1e-6):
-        super().__init__()
-        if isinstance(mixers, str) or not len(mixers): raise ValueError(f"mixers={mixers!r}: expected a non-empty list of mixer names")
-        opts = mixer_options or {}
-        self.mixer_names = tuple(mixers)
-        self.mixers = nn.ModuleList([get_mixer(m)(dim=dim, num_heads=num_heads, **opts.get(m, {})) for m in mixers])
-        self.mixer_norms = nn.ModuleList([RMSNorm(dim, norm_eps) for _ in mixers])
-        self.ffn = make_ffn(ffn, dim, ffn_hidden, rank, dropout, entropy_coef)
-        self.ffn_norm = RMSNorm(dim, norm_eps) if self.ffn is not None else None
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, x:Tensor, # (B, T, D)
-                state:list|None=None, # one state per mixer, or None to start at position 0
-               ) -> tuple[Tensor, list]:
-        new_state = []
-        drop = self.drop if self.training and self.drop.p > 0 else (lambda t: t)  # no module call per token when off
-        for i, (norm, mixer) in enumerate(zip(self.mixer_norms, self.mixers)):
-            y, s = mixer(norm(x), None if state is None else state[i])
-            x = x + drop(y); new_state.append(s)
-        if self.ffn is not None: x = x + drop(self.ffn(self.ffn_norm(x)))
-        return x, new_state
-
-# %% ../nbs/07_model.ipynb #e5f15be0
-class ByteTokenizer:
-    "UTF-8 byte tokenizer with PAD, BOS and EOS ids after the 256 bytes."
-    pad_id, bos_id, eos_id, vocab_size = 256, 257, 258, 259
-    def encode(self, text:str, add_bos:bool=True, add_eos:bool=False) -> list[int]:
-        "Token ids of `text`."
-        if not isinstance(text, str): raise TypeError(f"text must be a str, got {type(text).__name__}")
-        return [self.bos_id] * add_bos + list(text.encode('utf-8')) + [self.eos_id] * add_eos
-    def decode(self, ids) -> str:
-        "Text of `ids`, skipping special tokens (invalid UTF-8 from sampling becomes U+FFFD)."
-        ids = ids.tolist() if isinstance(ids, Tensor) else list(ids)
-        return bytes(i for i in ids if 0 <= i < 256).decode('utf-8', errors='replace')
-    def batch(self, texts:list[str], add_bos:bool=True, add_eos:bool=False) -> Tensor:
-        "A right-padded (B, T) LongTensor of several texts."
-        seqs = [self.encode(t, add_bos, add_eos) for t in texts]
-        out = torch.full((len(seqs), max(map(len, seqs))), self.pad_id, dtype=torch.long)
-        for i, s in enumerate(seqs): out[i, :len(s)] = torch.tensor(s, dtype=torch.long)
-        return out
-
-# %% ../nbs/07_model.ipynb #8b37ce08
-def mel_filterbank(n_freqs:int, # number of STFT bins (n_fft//2 + 1)
-                   n_mels:int, # number of mel filters
-                   sample_rate:int=16000, f_min:float=0.0, f_max:float|None=None) -> Tensor:
-    "Triangular mel filters, (n_freqs, n_mels), HTK mel scale, peak 1."
-    f_max = f_max or sample_rate / 2
-    mel = lambda f: 2595.0 * math.log10(1.0 + f / 700.0)
-    m_pts = torch.linspace(mel(f_min), mel(f_max), n_mels + 2, device='cpu', dtype=torch.float64)
-    f_pts = 700.0 * (10 ** (m_pts / 2595.0) - 1.0)  # (n_mels+2,) filter edges in Hz
-    freqs = torch.linspace(0, sample_rate / 2, n_freqs, device='cpu', dtype=torch.float64)[:, None]  # (n_freqs, 1)
-    left, centre, right = f_pts[:-2], f_pts[1:-1], f_pts[2:]
-    up, down = (freqs - left) / (centre - left), (right - freqs) / (right - centre)
-    return torch.clamp(torch.minimum(up, down), min=0.0).float()  # (n_freqs, n_mels)
-
-class LogMel(nn.Module):
-    "16 kHz mono waveform (B, N) -> log-mel frames (B, frames, n_mels)."
-    def __init__(self, n_mels:int=80, n_fft:int=400, hop_length:int=160, sample_rate:int=16000):
-        super().__init__()
-        self.n_fft, self.hop_length = n_fft, hop_length
-        self.register_buffer('window', torch.hann_window(n_fft), persistent=False)
-        self.register_buffer('fb', mel_filterbank(n_fft // 2 + 1, n_mels, sample_rate).to(self.window.device), persistent=False)
-    def forward(self, wav:Tensor) -> Tensor:
-        spec = torch.stft(wav.float(), self.n_fft, self.hop_length, window=self.window.float(), return_complex=True)
-        power = spec.abs() ** 2  # (B, n_freqs, frames)
-        logmel = torch.log10((power.transpose(1, 2) @ self.fb.float()).clamp(min=1e-10))  # (B, frames, n_mels)
-        logmel = torch.maximum(logmel, logmel.amax(dim=(1, 2), keepdim=True) - 8.0)
-        return ((logmel + 4.0) / 4.0).to(wav.dtype)
+from .inputs import ByteTokenizer, LogMel, VideoPatchEmbed, add_frame_diff, flow_moments
+from .blocks import RMSNorm, EntropyRegGELU, RMCBlock  # importing the blocks registers the four mixers
 
 # %% ../nbs/07_model.ipynb #9104102d
 MODALITIES = ('video', 'image', 'audio', 'text')  # the order of the input sequence; index = modality-type id
@@ -207,7 +56,7 @@ class IXLinxConfig(Config):
     video_temporal_patch:int=2
     video_chans:int=3
     video_frame_diff:bool=False # also feed frame-to-frame differences x[t]-x[t-1] (a causal motion cue)
-    video_flow:bool=False # also feed normal-flow channels and their divergence/curl moments (ixlinx.video.flow_moments)
+    video_flow:bool=False # also feed normal-flow channels and their divergence/curl moments (ixlinx.inputs.flow_moments)
     video_mean:float=0.0 # frames are standardised as (x - video_mean) / video_std before patching
     video_std:float=1.0
     video_latent_chans:int=0 # > 0: also accept Thin-VAE latents (B, C, t, h, w) with this many channels
@@ -441,95 +290,5 @@ def preset_table(names=None, targets:dict|None=None) -> list[dict]:
         rows.append(row)
     return rows
 
-# %% ../nbs/07_model.ipynb #2436a1e0
-def sample_next(logits:Tensor, # (B, V) logits of the next token
-                temperature:float=1.0, # 0 = greedy
-                top_k:int|None=None, top_p:float|None=None, generator:torch.Generator|None=None) -> Tensor:
-    "Next token ids (B, 1): greedy, or sampled with temperature, top-k and top-p filtering."
-    if temperature < 0: raise ValueError(f"temperature must be >= 0, got {temperature}")
-    if temperature == 0: return logits.argmax(-1, keepdim=True)
-    logits = logits.float() / temperature
-    if top_k is not None:
-        if top_k < 1: raise ValueError(f"top_k must be >= 1, got {top_k}")
-        kth = logits.topk(min(top_k, logits.shape[-1]), dim=-1).values[:, -1:]
-        logits = logits.masked_fill(logits < kth, float('-inf'))
-    if top_p is not None:
-        if not 0 < top_p <= 1: raise ValueError(f"top_p must be in (0, 1], got {top_p}")
-        srt, idx = logits.sort(-1, descending=True)
-        cum = srt.softmax(-1).cumsum(-1)
-        drop = cum - srt.softmax(-1) >= top_p  # tokens after the nucleus is complete
-        logits = logits.masked_fill(drop.scatter(-1, idx, drop), float('-inf'))
-    return torch.multinomial(logits.softmax(-1), 1, generator=generator)
-
-# %% ../nbs/07_model.ipynb #0f39912d
-@patch
-def decode_step(self:IXLinx, ids:Tensor, # (B, 1) the newest token of each row
-                states:list, # per-layer states (from the prefill or the previous step)
-               ) -> tuple[Tensor, list]:
-    "Logits (B, V) of the next token and the new states: one token through the model, none of `forward`'s checks."
-    x = self.upm.tok_emb(ids) + self.upm.type_emb.weight[MODALITIES.index('text')]  # (B, 1, D)
-    new_states = []
-    for blk, st in zip(self.blocks, states):
-        x, st = blk(x, st)
-        new_states.append(st)
-    logits = self.lm_head(self.norm(x[:, -1]))  # (B, V)
-    if self.config.final_softcap: logits = self.config.final_softcap * torch.tanh(logits / self.config.final_softcap)
-    return logits, new_states
-
-# %% ../nbs/07_model.ipynb #10d5e968
-class TextStreamer:
-    "A `generate` streamer that turns the new tokens of row 0 into text pieces (whole UTF-8 characters) for `callback`."
-    def __init__(self, callback=None): # called with each text piece; default: print it at once
-        self.callback = callback or (lambda s: print(s, end='', flush=True))
-        self._dec, self.text = codecs.getincrementaldecoder('utf-8')(errors='replace'), ''
-    def __call__(self, ids:Tensor): # (B,) the new token of each row
-        "Take the next token; emit the text it completes (special tokens emit nothing)."
-        i = int(ids[0])
-        if 0 <= i < 256: self._emit(self._dec.decode(bytes([i])))
-    def end(self):
-        "Flush an unfinished UTF-8 sequence."
-        self._emit(self._dec.decode(b'', final=True))
-    def _emit(self, s:str):
-        if s: self.text += s; self.callback(s)
-
-# %% ../nbs/07_model.ipynb #7a5fc9c3
-@functools.cache
-def compiled_decode_step():
-    "`IXLinx.decode_step` under `torch.compile` (inductor, dynamic shapes), built once per process: the same tokens, fewer ops."
-    return torch.compile(IXLinx.decode_step, dynamic=True)
-
-# %% ../nbs/07_model.ipynb #04c820c3
-@patch
-@torch.no_grad()
-def generate(self:IXLinx, prompt:str|Tensor|None=None, # text, or (B, T) ids
-             video:Tensor|None=None, image:Tensor|None=None, audio:Tensor|None=None, video_latents:Tensor|None=None,
-             max_new_tokens:int=32, temperature:float=1.0, top_k:int|None=None, top_p:float|None=None,
-             generator:torch.Generator|None=None, use_cache:bool=True, # False recomputes the whole sequence each step
-             stop_at_eos:bool=True,
-             streamer=None, # called with the new tokens (B,) after every step (e.g. a `TextStreamer`); `.end()` at the end
-             compile:bool=False, # decode with `compiled_decode_step` (the first call in a process compiles: about a minute on a CPU)
-            ) -> str|Tensor:
-    "Continue `prompt` (conditioned on any video/image/audio); returns text for a str prompt, else (B, T+new) ids."
-    tok, as_text = ByteTokenizer(), isinstance(prompt, str)
-    dev = next(self.parameters()).device
-    ids = torch.tensor([tok.encode(prompt)]) if as_text else prompt if prompt is not None else torch.zeros(1, 0, dtype=torch.long)
-    ids = ids.to(dev)
-    media = {k: v for k, v in dict(video=video, video_latents=video_latents, image=image, audio=audio).items() if v is not None}
-    if ids.shape[-1] == 0 and not media: raise ValueError("generate needs a non-empty prompt or at least one of video, image, audio")
-    (B, T0), n = ids.shape, 0
-    step = functools.partial(compiled_decode_step(), self) if compile else self.decode_step
-    buf = torch.full((B, T0 + max_new_tokens), tok.pad_id, dtype=ids.dtype, device=dev)  # (B, T0+new), filled as we go
-    buf[:, :T0] = ids
-    out = self(text=ids, **media, logits_for='last')
-    logits, states, done = out['logits'][:, -1], out['states'], torch.zeros(B, dtype=torch.bool, device=dev)
-    while n < max_new_tokens:
-        nxt = sample_next(logits, temperature, top_k, top_p, generator).masked_fill(done[:, None], tok.pad_id)  # (B, 1)
-        buf[:, T0 + n] = nxt[:, 0]
-        n += 1
-        if streamer is not None: streamer(nxt[:, 0])
-        done |= nxt[:, 0] == tok.eos_id
-        if n == max_new_tokens or (stop_at_eos and done.all()): break
-        if use_cache: logits, states = step(nxt, states)
-        else: logits = self(text=buf[:, :T0 + n], **media, logits_for='last')['logits'][:, -1]
-    if hasattr(streamer, 'end'): streamer.end()
-    return tok.decode(buf[0, :T0 + n]) if as_text else buf[:, :T0 + n]
+# %% ../nbs/07_model.ipynb #d4921eee
+import ixlinx.generate  # adds IXLinx.decode_step and IXLinx.generate (fastcore @patch)

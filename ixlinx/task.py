@@ -16,9 +16,10 @@ from fastcore.basics import patch
 from torch.utils.data import DataLoader, Dataset
 from .core import Config, ConfigError, count_params
 from .data import ClipSpec, VideoClips, collate_clips, decode_clip, open_clips, target_caption
-from .model import IXLinx, IXLinxConfig, ByteTokenizer, MODALITIES, PRESETS
+from .inputs import ByteTokenizer
+from .model import IXLinx, IXLinxConfig, MODALITIES, PRESETS
 from .train import TrainConfig, Trainer, make_loader, load_weights, load_checkpoint, CheckpointError
-from .video import make_moving_shapes
+from .shapes import make_moving_shapes
 
 # %% auto #0
 __all__ = ['PROMPT', 'MAIN_JOB_TARGETS', 'TaskConfig', 'usable_cores', 'cache_dir', 'moving_shapes', 'CaptionSet', 'caption_loss',
@@ -47,7 +48,7 @@ class TaskConfig(Config):
     patch: int = 4 # spatial side of the video tubelets
     temporal_patch: int = 4 # frames per tubelet (0: all frames)
     frame_diff: bool = True # feed frame differences too
-    flow: bool = True # feed normal-flow channels too (ixlinx.video.flow_moments)
+    flow: bool = True # feed normal-flow channels too (ixlinx.inputs.flow_moments)
     batch_size: int = 32
     lr: float = 3e-3
     warmup_steps: int = 50

@@ -14,7 +14,7 @@ from fastcore.basics import patch
 from .core import Config, count_params, seed_everything
 from .train import Trainer, TrainConfig, make_loader
 from .thin_vae import ThinVAE, psnr, kl_normal
-from .model import RMCBlock, RMSNorm
+from .blocks import RMCBlock, RMSNorm
 import ixlinx.fenwick, ixlinx.mesanet # registers the 'fenwick' and 'mesa' mixers
 
 # %% auto #0

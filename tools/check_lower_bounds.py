@@ -28,7 +28,8 @@ assert T.load_checkpoint.__qualname__ == 'load_checkpoint', T.load_checkpoint
 with tempfile.TemporaryDirectory() as d:
     T.atomic_save({'w': torch.arange(3)}, f'{d}/x.ckpt')
     assert T.load_checkpoint(f'{d}/x.ckpt')['w'].tolist() == [0, 1, 2]
-from ixlinx.model import IXLinx, IXLinxConfig, ByteTokenizer
+from ixlinx.inputs import ByteTokenizer
+from ixlinx.model import IXLinx, IXLinxConfig
 torch.manual_seed(0)
 cfg = IXLinxConfig.preset('tiny', dim=32, layer_mixers=[('gqa', 'ssm'), ('fenwick',), ('mesa',), ('gqa',)])
 model = IXLinx(cfg)

@@ -13,7 +13,8 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from ixlinx.data import ClipSpec, open_clips
 from ixlinx.task import cache_dir, moving_shapes
 from ixlinx.model import IXLinx, IXLinxConfig
-from ixlinx.video import VIDEO_CLASSES, SHAPES, COLOURS, dihedral, sincos_3d
+from ixlinx.shapes import VIDEO_CLASSES, SHAPES, COLOURS, dihedral
+from ixlinx.inputs import sincos_3d
 torch.set_num_threads(1)
 p = argparse.ArgumentParser()
 p.add_argument('--size', type=int, default=32); p.add_argument('--n', type=int, default=1600)
@@ -71,7 +72,7 @@ class Stem(nn.Module):
 class FlowEmbed(nn.Module):
     def __init__(s):
         super().__init__()
-        from ixlinx.video import VideoPatchEmbed
+        from ixlinx.inputs import VideoPatchEmbed
         s.pe = VideoPatchEmbed(a.dim, patch_size=a.patch, temporal_patch=a.tpatch, in_chans=8 + (2 if 'coord' in a.aug else 0))
     def forward(s, x):
         B, T, C, H, W = x.shape
