@@ -16,7 +16,8 @@ from torch import nn, Tensor
 from fastcore.basics import patch_to
 from .core import seed_everything, count_params
 from .model import RMSNorm, SwiGLU, LogMel, ByteTokenizer, IXLinx, IXLinxConfig
-from .train import Trainer, TrainConfig, make_loader
+from .train import Trainer, TrainConfig
+from .train_parts import make_loader
 from .gqa import attention_mask
 from .video import VideoPatchEmbed, add_frame_diff
 

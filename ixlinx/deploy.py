@@ -16,8 +16,8 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from .core import ConfigError, count_params, time_fn
 from .model import IXLinx, IXLinxConfig, PRESETS
-from .train import (CheckpointError, CheckpointFormatError, CheckpointVersionError, check_checkpoint,
-                          load_checkpoint)
+from .checkpoint import (CheckpointError, CheckpointFormatError, CheckpointVersionError, check_checkpoint,
+                               load_checkpoint)
 
 # %% auto #0
 __all__ = ['INT8_BACKENDS', 'QUANT_MODES', 'EXPORT_VERSION', 'CHECKPOINT_VERSION', 'MIGRATIONS', 'M2_BANDWIDTH', 'Int8Linear',
