@@ -25,8 +25,8 @@ from .train_parts import dist_info, enable_gradient_checkpointing, init_distribu
 
 # %% auto #0
 __all__ = ['ensure_process_group', 'mixed_precision_policy', 'apply_fsdp', 'copy_full_', 'init_weights_', 'build_sharded',
-           'shard_model', 'toy_config', 'toy_loss', 'toy_run', 'full_state', 'save_dcp', 'read_dcp_state', 'load_dcp',
-           'run_workers', 'dcp_to_checkpoint', 'main']
+           'shard_model', 'toy_config', 'toy_loss', 'toy_run', 'full_state', 'main', 'save_dcp', 'read_dcp_state',
+           'load_dcp', 'run_workers', 'dcp_to_checkpoint']
 
 # %% ../nbs/10a_distributed.ipynb #18542835
 def ensure_process_group(device:str|torch.device='cpu') -> tuple[int, int]:
@@ -163,6 +163,18 @@ def _toy_main(a):
     tr = toy_run(a.out, a.steps, a.save_every, a.resume_from, a.parallel, a.global_batch)
     st = full_state(tr)
     if tr.is_main: atomic_save(st, Path(a.out)/'final.pt')
+
+# %% ../nbs/10a_distributed.ipynb #d307b9a5
+def main(argv=None):
+    "`python -m ixlinx.distributed toy ...`: the worker process that the tests of this notebook start (under `torchrun`)."
+    p = argparse.ArgumentParser(prog='python -m ixlinx.distributed')
+    sub = p.add_subparsers(dest='cmd', required=True)
+    t = sub.add_parser('toy', help='train the toy four-mixer model (tests)')
+    t.add_argument('--out', required=True); t.add_argument('--steps', type=int, default=4); t.add_argument('--save-every', type=int)
+    t.add_argument('--resume-from'); t.add_argument('--parallel', default='fsdp'); t.add_argument('--global-batch', type=int, default=4)
+    t.add_argument('--stall-at', type=int, help='stall the save of this step before its rename (SIGKILL tests)')
+    _toy_main(p.parse_args(argv))
+    if dist.is_initialized(): dist.destroy_process_group()
 
 # %% ../nbs/10a_distributed.ipynb #30a11c71
 def _tensor_state(tr:Trainer) -> dict:
@@ -305,18 +317,6 @@ def dcp_to_checkpoint(path:str|Path, # a `save_dcp` directory (or its output_dir
               batch_in_epoch=small['samples_in_epoch'] // (small['batch_size'] * small['world_size']), n_skipped=small['n_skipped'],
               rng=small['rng'], world_size=small['world_size'], config=small['config'], history=small['history'], meta=small['meta'])
     return atomic_save(ck, out_file)
-
-# %% ../nbs/10a_distributed.ipynb #d307b9a5
-def main(argv=None):
-    "`python -m ixlinx.distributed toy ...`: the worker process that the tests of this notebook start (under `torchrun`)."
-    p = argparse.ArgumentParser(prog='python -m ixlinx.distributed')
-    sub = p.add_subparsers(dest='cmd', required=True)
-    t = sub.add_parser('toy', help='train the toy four-mixer model (tests)')
-    t.add_argument('--out', required=True); t.add_argument('--steps', type=int, default=4); t.add_argument('--save-every', type=int)
-    t.add_argument('--resume-from'); t.add_argument('--parallel', default='fsdp'); t.add_argument('--global-batch', type=int, default=4)
-    t.add_argument('--stall-at', type=int, help='stall the save of this step before its rename (SIGKILL tests)')
-    _toy_main(p.parse_args(argv))
-    if dist.is_initialized(): dist.destroy_process_group()
 
 # %% ../nbs/10a_distributed.ipynb #e381f4eb
 if __name__ == '__main__': main()

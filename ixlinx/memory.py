@@ -17,7 +17,7 @@ from .model import IXLinx, IXLinxConfig
 from .train_parts import param_groups
 
 # %% auto #0
-__all__ = ['activation_bytes', 'memory_plan', 'build_memory', 'measure_train_step', 'main']
+__all__ = ['activation_bytes', 'memory_plan', 'measure_train_step', 'build_memory', 'main']
 
 # %% ../nbs/10b_memory.ipynb #6ad6ece6
 _DT = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
@@ -82,20 +82,6 @@ def memory_plan(preset:str|IXLinxConfig, world_size:int=1, dtype:str='bf16', # c
     return dict(preset=preset if isinstance(preset, str) else 'custom', n_params=N, world_size=W, dtype=dtype, seq_len=seq_len,
                 batch_size=batch_size, checkpointing=checkpointing, **{k: int(v) for k, v in r.items()})
 
-# %% ../nbs/10b_memory.ipynb #20dd27bf
-def build_memory(preset:str, dtype:str='fp32', layers:int|None=None) -> dict:
-    "Peak RSS of this rank while building `preset` FSDP-sharded on the CPU (meta init, `to_empty`, replayed init)."
-    from ixlinx.bench import PeakRSS
-    rank, world = ensure_process_group('cpu')
-    cfg = IXLinxConfig.preset(preset, **({'n_layers': layers} if layers else {}))
-    t0 = time.perf_counter()
-    with PeakRSS() as pk: model = build_sharded(cfg, 'cpu', dtype=_DT[dtype])
-    shard = sum(p.to_local().numel() * p.element_size() for p in model.parameters())
-    with torch.device('meta'): m = IXLinx(cfg)
-    unit = max(count_params(u) for u, _ in _init_units(m)) * 4
-    return dict(preset=preset, layers=cfg.n_layers, dtype=dtype, rank=rank, world_size=world, seconds=time.perf_counter() - t0, peak_rss=pk.peak,
-                shard_bytes=shard, full_bytes=count_params(m) * _DT[dtype].itemsize, largest_fp32_unit_bytes=unit)
-
 # %% ../nbs/10b_memory.ipynb #c5c311dc
 def measure_train_step(cfg:IXLinxConfig, batch_size:int, seq_len:int, steps:int=2) -> dict:
     "Peak RSS above the level before the model is built, over `steps` AdamW steps on random text (CPU, fp32)."
@@ -110,6 +96,20 @@ def measure_train_step(cfg:IXLinxConfig, batch_size:int, seq_len:int, steps:int=
             opt.step()
             opt.zero_grad(set_to_none=True)
     return dict(peak_rss=pk.peak, n_params=count_params(model))
+
+# %% ../nbs/10b_memory.ipynb #20dd27bf
+def build_memory(preset:str, dtype:str='fp32', layers:int|None=None) -> dict:
+    "Peak RSS of this rank while building `preset` FSDP-sharded on the CPU (meta init, `to_empty`, replayed init)."
+    from ixlinx.bench import PeakRSS
+    rank, world = ensure_process_group('cpu')
+    cfg = IXLinxConfig.preset(preset, **({'n_layers': layers} if layers else {}))
+    t0 = time.perf_counter()
+    with PeakRSS() as pk: model = build_sharded(cfg, 'cpu', dtype=_DT[dtype])
+    shard = sum(p.to_local().numel() * p.element_size() for p in model.parameters())
+    with torch.device('meta'): m = IXLinx(cfg)
+    unit = max(count_params(u) for u, _ in _init_units(m)) * 4
+    return dict(preset=preset, layers=cfg.n_layers, dtype=dtype, rank=rank, world_size=world, seconds=time.perf_counter() - t0, peak_rss=pk.peak,
+                shard_bytes=shard, full_bytes=count_params(m) * _DT[dtype].itemsize, largest_fp32_unit_bytes=unit)
 
 # %% ../nbs/10b_memory.ipynb #9da47721
 def main(argv=None):
