@@ -18,7 +18,8 @@ from .core import seed_everything, count_params
 from .inputs import LogMel, ByteTokenizer
 from .blocks import RMSNorm, SwiGLU
 from .model import IXLinx, IXLinxConfig
-from .train import Trainer, TrainConfig, make_loader
+from .train import Trainer, TrainConfig
+from .train_parts import make_loader
 from .gqa import attention_mask
 from .inputs import VideoPatchEmbed, add_frame_diff
 

@@ -358,7 +358,7 @@ COMMANDS = {'train': cmd_train, 'eval': cmd_eval, 'chat': cmd_chat, 'video-test'
 def _user_errors() -> tuple:
     "The exception types that mean bad input rather than a bug."
     from ixlinx.core import ConfigError
-    from ixlinx.train import CheckpointError
+    from ixlinx.checkpoint import CheckpointError
     from ixlinx.video import VideoDecodeError
     return (FileNotFoundError, ValueError, TypeError, KeyError, CheckpointError, ConfigError, VideoDecodeError,
             FloatingPointError, MemoryError, OSError)

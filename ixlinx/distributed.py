@@ -1,4 +1,4 @@
-"""FSDP2 sharding of the RMC blocks, meta-device initialisation of the big presets, sharded DCP checkpoints that are atomic and resume on another world size, a converter to the single-file checkpoint, and a memory plan per preset.
+"""FSDP2 sharding of the RMC blocks, meta-device initialisation of the big presets, sharded DCP checkpoints that are atomic and resume on another world size, a converter to the single-file checkpoint, and the `torchrun` worker of the tests.
 
 Docs: https://ixlinx.github.io/ixlinx/distributed.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://ixlinx.github.io/ixlinx/distributed.html.md"""
 
 # %% ../nbs/10a_distributed.ipynb #e7d65096
 from __future__ import annotations
-import argparse, contextlib, itertools, json, os, shutil, subprocess, sys, time, warnings
+import argparse, itertools, os, shutil, subprocess, sys, time, warnings
 from pathlib import Path
 import torch
 import torch.distributed as dist
@@ -14,21 +14,20 @@ import torch.distributed.checkpoint as dcp
 import torch.nn.functional as F
 from torch import nn, Tensor
 from torch.distributed.checkpoint.default_planner import DefaultLoadPlanner
-from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict, get_state_dict, set_state_dict
+from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
 from torch.distributed.fsdp import CPUOffloadPolicy, MixedPrecisionPolicy, fully_shard
 from torch.distributed.tensor import DTensor, distribute_tensor
-from .core import count_params, machine_info, md_table, save_result, load_result
+from .checkpoint import CheckpointError, atomic_save, load_checkpoint, rng_state, set_rng_state
 from .ema import ModelEMA
 from .blocks import RMCBlock, RMSNorm
-from .model import IXLinx, IXLinxConfig, PRESETS, UnifiedProjection
-from .train import (CheckpointError, Trainer, TrainConfig, atomic_save, dist_info, enable_gradient_checkpointing, init_distributed,
-                    load_checkpoint, make_loader, param_groups, rng_state, set_rng_state)
+from .model import IXLinx, IXLinxConfig, UnifiedProjection
+from .train import Trainer, TrainConfig
+from .train_parts import dist_info, enable_gradient_checkpointing, init_distributed, make_loader, param_groups
 
 # %% auto #0
 __all__ = ['ensure_process_group', 'mixed_precision_policy', 'apply_fsdp', 'copy_full_', 'init_weights_', 'build_sharded',
-           'shard_model', 'toy_config', 'toy_loss', 'toy_run', 'full_state', 'save_dcp', 'read_dcp_state', 'load_dcp',
-           'run_workers', 'dcp_to_checkpoint', 'activation_bytes', 'memory_plan', 'build_memory', 'measure_train_step',
-           'main']
+           'shard_model', 'toy_config', 'toy_loss', 'toy_run', 'full_state', 'main', 'save_dcp', 'read_dcp_state',
+           'load_dcp', 'run_workers', 'dcp_to_checkpoint']
 
 # %% ../nbs/10a_distributed.ipynb #18542835
 def ensure_process_group(device:str|torch.device='cpu') -> tuple[int, int]:
@@ -165,6 +164,18 @@ def _toy_main(a):
     tr = toy_run(a.out, a.steps, a.save_every, a.resume_from, a.parallel, a.global_batch)
     st = full_state(tr)
     if tr.is_main: atomic_save(st, Path(a.out)/'final.pt')
+
+# %% ../nbs/10a_distributed.ipynb #d307b9a5
+def main(argv=None):
+    "`python -m ixlinx.distributed toy ...`: the worker process that the tests of this notebook start (under `torchrun`)."
+    p = argparse.ArgumentParser(prog='python -m ixlinx.distributed')
+    sub = p.add_subparsers(dest='cmd', required=True)
+    t = sub.add_parser('toy', help='train the toy four-mixer model (tests)')
+    t.add_argument('--out', required=True); t.add_argument('--steps', type=int, default=4); t.add_argument('--save-every', type=int)
+    t.add_argument('--resume-from'); t.add_argument('--parallel', default='fsdp'); t.add_argument('--global-batch', type=int, default=4)
+    t.add_argument('--stall-at', type=int, help='stall the save of this step before its rename (SIGKILL tests)')
+    _toy_main(p.parse_args(argv))
+    if dist.is_initialized(): dist.destroy_process_group()
 
 # %% ../nbs/10a_distributed.ipynb #30a11c71
 def _tensor_state(tr:Trainer) -> dict:
@@ -307,125 +318,6 @@ def dcp_to_checkpoint(path:str|Path, # a `save_dcp` directory (or its output_dir
               batch_in_epoch=small['samples_in_epoch'] // (small['batch_size'] * small['world_size']), n_skipped=small['n_skipped'],
               rng=small['rng'], world_size=small['world_size'], config=small['config'], history=small['history'], meta=small['meta'])
     return atomic_save(ck, out_file)
-
-# %% ../nbs/10a_distributed.ipynb #6ad6ece6
-_DT = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
-
-def _saved_bytes(fn) -> int:
-    "Bytes of the storages autograd saves while running `fn()` (each once; works on the meta device)."
-    seen = {}
-    def pack(t):
-        s = t.untyped_storage()
-        seen[s._cdata] = s.nbytes()
-        return t
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t): fn()
-    return sum(seen.values())
-
-# %% ../nbs/10a_distributed.ipynb #fb5f4a3e
-class _FusedSDPACount(torch.autograd.Function):
-    "Meta-device stand-in for fused SDPA: saves what flash attention saves (q, k, v, out, logsumexp[, mask])."
-    @staticmethod
-    def forward(ctx, q, k, v, *mask):
-        out, lse = torch.empty_like(q), q.new_empty(q.shape[:-1], dtype=torch.float32)  # (B, H, T, d), (B, H, T)
-        ctx.save_for_backward(q, k, v, out, lse, *mask)
-        return out
-
-@contextlib.contextmanager
-def _fused_sdpa_on_meta():
-    "Route `F.scaled_dot_product_attention` on meta tensors to `_FusedSDPACount` inside the block."
-    orig = F.scaled_dot_product_attention
-    def sdpa(q, k, v, attn_mask=None, *args, **kw):
-        if not q.is_meta: return orig(q, k, v, attn_mask, *args, **kw)
-        return _FusedSDPACount.apply(q, k, v, *([] if attn_mask is None else [attn_mask]))
-    F.scaled_dot_product_attention = sdpa
-    try: yield
-    finally: F.scaled_dot_product_attention = orig
-
-# %% ../nbs/10a_distributed.ipynb #d38eac6a
-def activation_bytes(cfg:IXLinxConfig, batch_size:int, seq_len:int, dtype:str='bf16', device='meta') -> dict:
-    "Saved-for-backward bytes of each block and of the head (norm, LM head, loss) for a (B, T) text batch."
-    with torch.device(device): model = IXLinx(cfg).to(_DT[dtype])
-    x = torch.zeros(batch_size, seq_len, cfg.dim, device=device, dtype=_DT[dtype], requires_grad=True)  # (B, T, D)
-    with _fused_sdpa_on_meta(): blocks = [_saved_bytes(lambda b=b: b(x)[0]) for b in model.blocks]
-    ids = torch.zeros(batch_size, seq_len, dtype=torch.long, device=device)  # (B, T)
-    head = _saved_bytes(lambda: F.cross_entropy(model.lm_head(model.norm(x)).float().flatten(0, 1), ids.flatten()))
-    return dict(blocks=blocks, head=head, block_input=batch_size * seq_len * cfg.dim * x.element_size())
-
-# %% ../nbs/10a_distributed.ipynb #9f007b24
-def memory_plan(preset:str|IXLinxConfig, world_size:int=1, dtype:str='bf16', # compute dtype: 'bf16' | 'fp32'
-                seq_len:int=2048, batch_size:int=1, # per rank
-                checkpointing:bool=False, fsdp:bool|None=None) -> dict: # fsdp: default world_size > 1
-    "Per-rank peak bytes of one AdamW training step: parameters, gradients, optimizer states, activations."
-    cfg = IXLinxConfig.preset(preset) if isinstance(preset, str) else preset
-    with torch.device('meta'): m = IXLinx(cfg)
-    N, W, b = count_params(m), world_size, _DT[dtype].itemsize
-    fsdp = W > 1 if fsdp is None else fsdp
-    blk = max(count_params(x) for x in m.blocks)
-    root = N - sum(count_params(x) for x in m.blocks)
-    copies = (root + 2 * blk) * b if fsdp or b != 4 else 0
-    a = activation_bytes(cfg, batch_size, seq_len, dtype)
-    act = sum(a['blocks']) + a['head'] if not checkpointing else cfg.n_layers * a['block_input'] + max(a['blocks']) + a['head']
-    r = dict(params=4 * N / W + copies, grads=4 * N / W + (blk * 4 if fsdp else 0), optimizer=8 * N / W, activations=act,
-             backward_transient=2 * max(a['blocks']))  # one block's backward: recomputed activations + their gradients
-    r['total'] = sum(r.values())
-    return dict(preset=preset if isinstance(preset, str) else 'custom', n_params=N, world_size=W, dtype=dtype, seq_len=seq_len,
-                batch_size=batch_size, checkpointing=checkpointing, **{k: int(v) for k, v in r.items()})
-
-# %% ../nbs/10a_distributed.ipynb #20dd27bf
-def build_memory(preset:str, dtype:str='fp32', layers:int|None=None) -> dict:
-    "Peak RSS of this rank while building `preset` FSDP-sharded on the CPU (meta init, `to_empty`, replayed init)."
-    from ixlinx.bench import PeakRSS
-    rank, world = ensure_process_group('cpu')
-    cfg = IXLinxConfig.preset(preset, **({'n_layers': layers} if layers else {}))
-    t0 = time.perf_counter()
-    with PeakRSS() as pk: model = build_sharded(cfg, 'cpu', dtype=_DT[dtype])
-    shard = sum(p.to_local().numel() * p.element_size() for p in model.parameters())
-    with torch.device('meta'): m = IXLinx(cfg)
-    unit = max(count_params(u) for u, _ in _init_units(m)) * 4
-    return dict(preset=preset, layers=cfg.n_layers, dtype=dtype, rank=rank, world_size=world, seconds=time.perf_counter() - t0, peak_rss=pk.peak,
-                shard_bytes=shard, full_bytes=count_params(m) * _DT[dtype].itemsize, largest_fp32_unit_bytes=unit)
-
-# %% ../nbs/10a_distributed.ipynb #c5c311dc
-def measure_train_step(cfg:IXLinxConfig, batch_size:int, seq_len:int, steps:int=2) -> dict:
-    "Peak RSS above the level before the model is built, over `steps` AdamW steps on random text (CPU, fp32)."
-    from ixlinx.bench import PeakRSS
-    torch.manual_seed(0)
-    ids = torch.randint(0, 256, (batch_size, seq_len))
-    with PeakRSS() as pk:
-        model = IXLinx(cfg)
-        opt = torch.optim.AdamW(param_groups(model, 0.1), lr=1e-4)
-        for _ in range(steps):
-            F.cross_entropy(model(text=ids)['logits'].flatten(0, 1), ids.flatten()).backward()
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-    return dict(peak_rss=pk.peak, n_params=count_params(model))
-
-# %% ../nbs/10a_distributed.ipynb #6fcf4c46
-def main(argv=None):
-    "`python -m ixlinx.distributed toy|build|measure ...`: the worker processes of this notebook."
-    p = argparse.ArgumentParser(prog='python -m ixlinx.distributed')
-    sub = p.add_subparsers(dest='cmd', required=True)
-    t = sub.add_parser('toy', help='train the toy four-mixer model (tests)')
-    t.add_argument('--out', required=True); t.add_argument('--steps', type=int, default=4); t.add_argument('--save-every', type=int)
-    t.add_argument('--resume-from'); t.add_argument('--parallel', default='fsdp'); t.add_argument('--global-batch', type=int, default=4)
-    t.add_argument('--stall-at', type=int, help='stall the save of this step before its rename (SIGKILL tests)')
-    b = sub.add_parser('build', help='peak RSS of building a preset sharded'); b.add_argument('--preset', default='8b')
-    b.add_argument('--layers', type=int, help="override the preset's depth")
-    b.add_argument('--dtype', default='fp32'); b.add_argument('--out', required=True)
-    s = sub.add_parser('measure', help='peak RSS of AdamW steps of a config (JSON)'); s.add_argument('--config', required=True)
-    s.add_argument('--batch-size', type=int, default=2); s.add_argument('--seq-len', type=int, default=128)
-    a = p.parse_args(argv)
-    if a.cmd == 'toy': _toy_main(a)
-    elif a.cmd == 'build': _build_main(a)
-    else: print(json.dumps(measure_train_step(IXLinxConfig.from_json(a.config), a.batch_size, a.seq_len)))
-    if dist.is_initialized(): dist.destroy_process_group()
-
-# %% ../nbs/10a_distributed.ipynb #1c9d229b
-def _build_main(a):
-    r = build_memory(a.preset, a.dtype, a.layers)
-    rows = [None] * r['world_size']
-    dist.all_gather_object(rows, r)
-    if r['rank'] == 0: Path(a.out).write_text(json.dumps(rows, indent=1))
 
 # %% ../nbs/10a_distributed.ipynb #e381f4eb
 if __name__ == '__main__': main()

@@ -14,8 +14,8 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from .core import ConfigError, count_params
 from .model import IXLinx, IXLinxConfig
-from .train import (CheckpointError, CheckpointFormatError, CheckpointVersionError, check_checkpoint,
-                          load_checkpoint)
+from .checkpoint import (CheckpointError, CheckpointFormatError, CheckpointVersionError, check_checkpoint,
+                               load_checkpoint)
 from .quantize import INT8_BACKENDS, quantize
 
 # %% auto #0

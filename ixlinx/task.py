@@ -18,7 +18,9 @@ from .core import Config, ConfigError, count_params
 from .data import ClipSpec, VideoClips, collate_clips, decode_clip, open_clips, target_caption
 from .inputs import ByteTokenizer
 from .model import IXLinx, IXLinxConfig, MODALITIES, PRESETS
-from .train import TrainConfig, Trainer, make_loader, load_weights, load_checkpoint, CheckpointError
+from .checkpoint import CheckpointError, load_checkpoint, load_weights
+from .train import TrainConfig, Trainer
+from .train_parts import make_loader
 from .shapes import make_moving_shapes
 
 # %% auto #0

@@ -14,7 +14,8 @@ from torch import nn, Tensor
 from torch.utils.flop_counter import FlopCounterMode, conv_flop_count, flop_registry, register_flop_formula
 from fastcore.basics import patch
 from .core import count_params, seed_everything
-from .train import Trainer, TrainConfig, make_loader
+from .train import Trainer, TrainConfig
+from .train_parts import make_loader
 
 # %% auto #0
 __all__ = ['CausalConv3d', 'conv3d_cpu', 'ResBlock3d', 'Upsample3d', 'stage_strides', 'Encoder3d', 'Decoder3d', 'ThinVAE',

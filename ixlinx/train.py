@@ -6,27 +6,23 @@ Docs: https://ixlinx.github.io/ixlinx/train.html.md"""
 
 # %% ../nbs/10_train.ipynb #5586af93
 from __future__ import annotations
-import contextlib, csv, itertools, math, os, pickle, random, re, shutil, sys, time, types, warnings
+import contextlib, csv, itertools, os, random, signal, threading, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Callable, Literal
 import numpy as np
 import torch
 import torch.distributed as dist
 from fastcore.basics import patch
 from torch import nn
-from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
-from torch.utils.data import DataLoader, Sampler
-from .core import Config, ConfigError, autocast_dtype, get_device, seed_everything
-from .ema import ModelEMA, unwrap_model
+from .core import Config, get_device, seed_everything
+from .checkpoint import atomic_save, check_checkpoint, link_last, load_checkpoint, lock_output_dir, rng_state, set_rng_state
+from .ema import ModelEMA
+from .train_parts import (ResumableSampler, amp_dtype_for, batch_size_of, cosine_schedule, init_distributed, param_groups,
+                                to_device)
 
 # %% auto #0
-__all__ = ['TRAIN_FORMAT', 'TrainConfig', 'lr_at', 'cosine_schedule', 'rng_state', 'set_rng_state', 'CheckpointError',
-           'CheckpointMissingError', 'CheckpointCorruptError', 'CheckpointFormatError', 'CheckpointVersionError',
-           'CheckpointUnsafeError', 'CheckpointMismatchError', 'CheckpointWriteError', 'atomic_save', 'link_last',
-           'load_checkpoint', 'check_checkpoint', 'dist_info', 'ResumableSampler', 'make_loader', 'init_distributed',
-           'amp_dtype_for', 'to_device', 'batch_size_of', 'param_groups', 'Trainer', 'load_weights',
-           'OutputDirLockedError', 'TrainingInterrupted', 'saved_activation_bytes', 'enable_gradient_checkpointing']
+__all__ = ['TrainConfig', 'Trainer', 'TrainingInterrupted']
 
 # %% ../nbs/10_train.ipynb #990396ab
 @dataclass
@@ -59,297 +55,6 @@ class TrainConfig(Config):
         if self.ema_decay is not None and not 0 <= self.ema_decay < 1: self._bad('ema_decay', 'must be None or in [0, 1)')
         if self.cpu_offload and self.parallel != 'fsdp': self._bad('cpu_offload', "needs parallel='fsdp'")
         if self.max_steps is not None and self.warmup_steps >= self.max_steps: self._bad('warmup_steps', f'must be < max_steps={self.max_steps}')
-
-# %% ../nbs/10_train.ipynb #7f8919a6
-def lr_at(step:int, # optimizer step s (0-based)
-          base_lr:float, total_steps:int, warmup_steps:int=0, min_lr_ratio:float=0.0) -> float:
-    "Closed-form warmup + cosine learning rate used by optimizer step `step`."
-    if step < warmup_steps: return base_lr * (step + 1) / warmup_steps
-    t = (step - warmup_steps) / max(total_steps - warmup_steps, 1)
-    return base_lr * (min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
-
-def cosine_schedule(optimizer:torch.optim.Optimizer, total_steps:int, # S: optimizer steps in the run
-                    warmup_steps:int=0, # W: linear warmup steps
-                    min_lr_ratio:float=0.0, # r: final lr as a fraction of the peak
-                   ) -> torch.optim.lr_scheduler.LRScheduler:
-    "Linear warmup then cosine decay, as `SequentialLR(LinearLR, CosineAnnealingLR)`; step it once per optimizer step."
-    if total_steps < 1: raise ValueError(f"total_steps must be >= 1, got {total_steps}")
-    if not 0 <= warmup_steps < total_steps: raise ValueError(f"warmup_steps must be in [0, total_steps={total_steps}), got {warmup_steps}")
-    eta_min = min_lr_ratio * optimizer.param_groups[0]['lr']
-    cos = CosineAnnealingLR(optimizer, T_max=max(total_steps - warmup_steps, 1), eta_min=eta_min)
-    if warmup_steps == 0: return cos
-    warm = LinearLR(optimizer, start_factor=1 / warmup_steps, end_factor=1.0, total_iters=max(warmup_steps - 1, 1))
-    return SequentialLR(optimizer, [warm, cos], milestones=[warmup_steps])
-
-# %% ../nbs/10_train.ipynb #190a23f5
-def rng_state() -> dict:
-    "Every global RNG state (python, numpy, torch CPU and CUDA) as tensors and primitives."
-    v, st, gauss = random.getstate()
-    name, keys, pos, has_gauss, cached = np.random.get_state()
-    return dict(python=dict(version=v, state=torch.tensor(st, dtype=torch.int64), gauss=gauss),
-                numpy=dict(name=name, keys=torch.from_numpy(keys.astype(np.int64)), pos=int(pos), has_gauss=int(has_gauss), cached=float(cached)),
-                torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
-
-def set_rng_state(s:dict):
-    "Restore the states captured by `rng_state`."
-    p, n = s['python'], s['numpy']
-    random.setstate((p['version'], tuple(int(x) for x in p['state'].tolist()), p['gauss']))
-    np.random.set_state((n['name'], n['keys'].numpy().astype(np.uint32), n['pos'], n['has_gauss'], n['cached']))
-    torch.set_rng_state(s['torch'])
-    if s['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
-
-# %% ../nbs/10_train.ipynb #85c5cefb
-import json, pickletools, signal, socket, threading, zipfile
-try: import fcntl
-except ImportError: fcntl = None  # no flock (Windows): output directories are not locked
-
-# %% ../nbs/10_train.ipynb #e7245317
-class CheckpointError(RuntimeError):
-    "A checkpoint file is missing, unreadable, unsafe, or not a checkpoint this run can use; `kind` says which."
-    kind = 'checkpoint'
-
-class CheckpointMissingError(CheckpointError):
-    "No checkpoint file at the path."
-    kind = 'missing'
-
-class CheckpointCorruptError(CheckpointError):
-    "The file is not a (complete) checkpoint: random bytes, truncated, damaged."
-    kind = 'corrupt'
-
-class CheckpointFormatError(CheckpointError):
-    "A valid torch file, but not an ixlinx training checkpoint."
-    kind = 'format'
-
-class CheckpointVersionError(CheckpointError):
-    "A checkpoint written by a newer ixlinx."
-    kind = 'newer'
-
-class CheckpointUnsafeError(CheckpointError):
-    "A complete pickle that holds objects `weights_only=True` does not allow."
-    kind = 'unsafe'
-
-class CheckpointMismatchError(CheckpointError):
-    "A checkpoint of a different model (config, parameter names or shapes)."
-    kind = 'mismatch'
-
-class CheckpointWriteError(CheckpointError):
-    "Writing a checkpoint failed (disk full, file-size limit); nothing was replaced."
-    kind = 'write'
-
-# %% ../nbs/10_train.ipynb #f58b14ba
-class _Recorder:
-    "A binary file wrapper that remembers the `OSError` a write raised (torch.save reports it as 'unexpected pos')."
-    def __init__(self, f): self.f, self.error = f, None
-    def write(self, b):
-        try: return self.f.write(b)
-        except OSError as e: self.error = e; raise
-    def __getattr__(self, k): return getattr(self.f, k)
-
-def _write_error(path:Path, e:BaseException) -> CheckpointWriteError:
-    "The one-line error for a checkpoint that could not be written."
-    why = f"{e.strerror} (errno {e.errno})" if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0][:120]
-    return CheckpointWriteError(f"could not write checkpoint {path}: {why}; is the disk full or a file-size limit set? "
-                                f"Nothing was replaced: the checkpoints already in {path.parent} are intact")
-
-def atomic_save(obj, path:str|Path) -> Path:
-    "`torch.save(obj)` to `path` atomically (temp file, fsync, `os.replace`); a failed write: `CheckpointWriteError`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    rec = None
-    try:
-        with open(tmp, 'wb') as f:
-            rec = _Recorder(f); torch.save(obj, rec); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        tmp.unlink(missing_ok=True)
-        cause = rec.error if rec is not None and rec.error is not None else e
-        if isinstance(cause, OSError): raise _write_error(path, cause) from None
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        fd = os.open(path.parent, os.O_RDONLY); os.fsync(fd); os.close(fd)
-    return path
-
-def link_last(src:Path, last:Path):
-    "Point `last` at `src` (hard link, else copy), replacing it atomically."
-    tmp = last.with_name(f".{last.name}.tmp-{os.getpid()}")
-    tmp.unlink(missing_ok=True)
-    try:
-        try: os.link(src, tmp)
-        except OSError: shutil.copyfile(src, tmp)
-        os.replace(tmp, last)
-    except OSError as e: tmp.unlink(missing_ok=True); raise _write_error(last, e) from None
-
-# %% ../nbs/10_train.ipynb #7067de48
-_LEGACY_MAGIC = b'\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19'  # torch.save's pre-zip format
-
-def _first_line(e:BaseException, n:int=120) -> str:
-    return (str(e).strip().splitlines() or [type(e).__name__])[0][:n]
-
-def _why_unloadable(path:Path, e:BaseException) -> CheckpointError:
-    "The `CheckpointError` that says why `torch.load(path, weights_only=True)` raised `e`."
-    Corrupt = CheckpointCorruptError
-    if path.stat().st_size == 0: return Corrupt(f"{path} is empty (0 bytes): not a checkpoint")
-    with open(path, 'rb') as f: head = f.read(16)
-    if zipfile.is_zipfile(path):
-        try:
-            with zipfile.ZipFile(path) as z:
-                pkl = next((n for n in z.namelist() if n == 'data.pkl' or n.endswith('/data.pkl')), None)
-                if pkl is None: return Corrupt(f"{path} is a zip archive but not a torch checkpoint (no data.pkl)")
-                bad = z.testzip()
-                if bad is not None: return Corrupt(f"{path} is not a complete checkpoint: {bad} is damaged")
-                data = z.read(pkl)
-            for _ in pickletools.genops(data): pass  # raises if the pickle itself does not parse
-        except Exception as e2: return Corrupt(f"{path} is not a complete checkpoint: {_first_line(e2)}")
-    elif head.startswith(b'PK'):
-        return Corrupt(f"{path} is not a complete checkpoint: a zip file without its end (truncated?)")
-    elif not head.startswith(_LEGACY_MAGIC[:len(head)]):
-        return Corrupt(f"{path} is not a checkpoint (not a torch file: it starts with {head[:8]!r})")
-    if isinstance(e, pickle.UnpicklingError) and ('GLOBAL' in str(e) or 'Unsupported' in str(e)):
-        m = re.search(r'GLOBAL ([\w.]+)', str(e))
-        what = m.group(1) if m else 'objects outside tensors and plain containers'
-        return CheckpointUnsafeError(f"refusing to load {path}: it is a complete checkpoint, but it holds {what}, "
-                                     "which weights_only loading does not allow; only if you trust its source, "
-                                     "open it with torch.load(weights_only=False)")
-    return Corrupt(f"{path} is not a complete checkpoint: {_first_line(e)}")
-
-# %% ../nbs/10_train.ipynb #5bc20c2b
-_LOAD_ERRORS = (pickle.UnpicklingError, RuntimeError, OSError, EOFError, ValueError, KeyError, IndexError, TypeError,
-                AttributeError)
-
-def load_checkpoint(path:str|Path, # a file written by `atomic_save`/`Trainer.save_checkpoint`
-                    map_location='cpu',
-                    verify:bool=True, # check every record's CRC (torch.load does not: a flipped bit loads silently)
-                   ) -> dict:
-    "Load a checkpoint with `weights_only=True`; every failure raises its own `CheckpointError` subclass."
-    path = Path(path)
-    if path.is_dir(): raise CheckpointMissingError(f"checkpoint not found: {path} is a directory, not a file")
-    if not path.is_file(): raise CheckpointMissingError(f"checkpoint not found: {path}")
-    try: ck = torch.load(path, map_location=map_location, weights_only=True)
-    except _LOAD_ERRORS as e: raise _why_unloadable(path, e) from None
-    if verify and zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as z: bad = z.testzip()
-        if bad is not None:
-            raise CheckpointCorruptError(f"{path} is not a complete checkpoint: {bad} inside it fails its CRC check")
-    return ck
-
-# %% ../nbs/10_train.ipynb #98e5189e
-TRAIN_FORMAT = 1  # the `ixlinx.train/N` checkpoint format this version writes and reads
-
-def _as_dict(c): return json.loads(c) if isinstance(c, str) else dict(c)
-
-def _check_format(ck, path):
-    "Format and version of a loaded checkpoint, else `CheckpointFormatError` / `CheckpointVersionError`."
-    fmt = ck.get('format') if isinstance(ck, dict) else None
-    if not isinstance(fmt, str):
-        raise CheckpointFormatError(f"{path} is a torch file but not an ixlinx training checkpoint (no 'format' key)")
-    m = re.fullmatch(r'ixlinx\.train/(\d+)', fmt)
-    if m is None: raise CheckpointFormatError(f"{path} is not an ixlinx training checkpoint (format {fmt!r})")
-    if int(m.group(1)) > TRAIN_FORMAT:
-        raise CheckpointVersionError(f"{path} was written by a newer ixlinx (format {fmt}; this version reads up to "
-                                     f"ixlinx.train/{TRAIN_FORMAT}): upgrade ixlinx")
-
-# %% ../nbs/10_train.ipynb #f26633c4
-def _check_model(ck, path, model:nn.Module|None, meta:dict|None):
-    "The same model config (when both store one), parameter names and shapes; else `CheckpointMismatchError`."
-    mine, theirs = (meta or {}).get('model_config'), (ck.get('meta') or {}).get('model_config')
-    if mine is not None and theirs is not None and _as_dict(mine) != _as_dict(theirs):
-        a, b = _as_dict(theirs), _as_dict(mine)
-        diff = [f"{k}: {a.get(k)!r} there, {b.get(k)!r} here" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
-        raise CheckpointMismatchError(f"{path} was written for a different model config ({'; '.join(diff[:3])}): "
-                                      "use the run's own model options or a new output dir")
-    if model is None: return
-    want, have = unwrap_model(model).state_dict(), ck.get('model') or {}
-    miss, extra = [k for k in want if k not in have], [k for k in have if k not in want]
-    shape = [f"{k} {tuple(have[k].shape)} there, {tuple(v.shape)} here" for k, v in want.items()
-             if k in have and tuple(have[k].shape) != tuple(v.shape)]
-    what = shape[:1] + ([f"{len(miss)} missing (e.g. {miss[0]})"] if miss else [])
-    what += [f"{len(extra)} unexpected (e.g. {extra[0]})"] if extra else []
-    if what: raise CheckpointMismatchError(f"{path} holds the weights of a different model ({'; '.join(what)}): "
-                                           "build the model it was trained with")
-
-def check_checkpoint(ck, path:str|Path, model:nn.Module|None=None, # the model it will be loaded into
-                     meta:dict|None=None) -> dict: # this run's meta: a `model_config` in it must equal the checkpoint's
-    "Raise the `CheckpointError` subclass that says why `ck` cannot be loaded into `model`; returns `ck`."
-    _check_format(ck, path)
-    _check_model(ck, path, model, meta)
-    return ck
-
-# %% ../nbs/10_train.ipynb #aa87af20
-def dist_info() -> tuple[int, int]:
-    "(rank, world_size) of the current process group, (0, 1) without one."
-    return (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
-
-class ResumableSampler(Sampler):
-    "Seeded per-epoch permutation, sharded over DDP ranks, that can start mid-epoch."
-    def __init__(self, n:int, # dataset length
-                 shuffle:bool=True, seed:int=0, drop_last:bool=False,
-                 rank:int|None=None, world_size:int|None=None): # default: from torch.distributed
-        if n < 1: raise ValueError(f"n must be >= 1, got {n}")
-        self.n, self.shuffle, self.seed, self.drop_last, self._rank, self._world = n, shuffle, seed, drop_last, rank, world_size
-        self.epoch, self.start = 0, 0
-    def set_epoch(self, epoch:int, start:int=0): self.epoch, self.start = epoch, start
-    def _rw(self):
-        r, w = dist_info()
-        return (r if self._rank is None else self._rank), (w if self._world is None else self._world)
-    def indices(self) -> list[int]:
-        "This rank's sample indices for the current epoch, from the beginning."
-        r, w = self._rw()
-        if self.shuffle: idx = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed + self.epoch)).tolist()
-        else: idx = list(range(self.n))
-        if w > 1:
-            if self.drop_last: idx = idx[:self.n - self.n % w]
-            else: idx += idx[:(-self.n) % w]
-            idx = idx[r::w]
-        return idx
-    def __iter__(self): return iter(self.indices()[self.start:])
-    def __len__(self): return len(self.indices())
-
-def make_loader(ds, batch_size:int, shuffle:bool=True, seed:int=0, drop_last:bool=False, **kwargs) -> DataLoader:
-    "A `DataLoader` over `ds` with a `ResumableSampler` (sharded automatically under DDP)."
-    return DataLoader(ds, batch_size=batch_size, sampler=ResumableSampler(len(ds), shuffle, seed, drop_last), drop_last=drop_last, **kwargs)
-
-# %% ../nbs/10_train.ipynb #d582f155
-def init_distributed(device:str='auto') -> tuple[int, int]:
-    "Join torchrun's process group if launched by torchrun; returns (rank, world_size)."
-    if dist.is_available() and dist.is_initialized(): return dist_info()
-    if int(os.environ.get('WORLD_SIZE', '1')) <= 1: return 0, 1
-    use_cuda = torch.cuda.is_available() and str(device) in ('auto', 'cuda')
-    if use_cuda: torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', '0')))
-    dist.init_process_group('nccl' if use_cuda else 'gloo')
-    return dist_info()
-
-def amp_dtype_for(mode:str, # 'auto' | 'fp32' | 'bf16' | 'fp16'
-                  device:torch.device, allow_cpu_bf16:bool=False) -> torch.dtype|None:
-    "The autocast dtype a `mixed_precision` setting gives on `device` (None = fp32)."
-    if mode == 'fp32': return None
-    if mode == 'auto': return autocast_dtype(device, True, allow_cpu_bf16)
-    if mode == 'fp16' and device.type != 'cuda': raise ValueError(f"mixed_precision='fp16' needs a CUDA device, got {device}; use 'bf16' or 'fp32'")
-    if mode == 'bf16' and device.type == 'cuda' and not torch.cuda.is_bf16_supported(): raise ValueError("mixed_precision='bf16' but this GPU has no bf16 support; use 'fp16'")
-    if mode in ('bf16', 'fp16'): return torch.bfloat16 if mode == 'bf16' else torch.float16
-    raise ValueError(f"mixed_precision must be 'auto', 'fp32', 'bf16' or 'fp16', got {mode!r}")
-
-# %% ../nbs/10_train.ipynb #593f87de
-def to_device(batch, device:torch.device):
-    "Move every tensor in a (nested) tuple/list/dict batch to `device`."
-    if isinstance(batch, torch.Tensor): return batch.to(device, non_blocking=True)
-    if isinstance(batch, dict): return {k: to_device(v, device) for k, v in batch.items()}
-    if isinstance(batch, (list, tuple)): return type(batch)(to_device(v, device) for v in batch)
-    return batch
-
-def batch_size_of(batch) -> int:
-    "Leading dimension of the first tensor in `batch` (1 if none)."
-    if isinstance(batch, torch.Tensor): return batch.shape[0] if batch.ndim else 1
-    vals = batch.values() if isinstance(batch, dict) else batch if isinstance(batch, (list, tuple)) else ()
-    for v in vals:
-        n = batch_size_of(v)
-        if n: return n
-    return 0
-
-def param_groups(model:nn.Module, weight_decay:float) -> list[dict]:
-    "AdamW groups: weight decay on tensors with ndim >= 2, none on biases and norm gains."
-    ps = [p for p in model.parameters() if p.requires_grad]
-    return [dict(params=[p for p in ps if p.ndim >= 2], weight_decay=weight_decay),
-            dict(params=[p for p in ps if p.ndim < 2], weight_decay=0.0)]
 
 # %% ../nbs/10_train.ipynb #b485fc5b
 class Trainer:
@@ -614,41 +319,6 @@ def load_checkpoint(self:Trainer, path:str|Path):
     set_rng_state(rngs[self.rank] if self.rank < len(rngs) else rngs[0])
     return ck
 
-# %% ../nbs/10_train.ipynb #30f22717
-@torch.no_grad()
-def load_weights(model:nn.Module, path:str|Path, # a Trainer checkpoint
-                 use_ema:bool=True, # prefer the EMA weights when the checkpoint has them
-                 strict:bool=True) -> dict:
-    "Load a training checkpoint's (EMA) weights into `model`; returns the checkpoint dict."
-    ck = load_checkpoint(path)
-    check_checkpoint(ck, path, model if strict else None)
-    m = unwrap_model(model)
-    m.load_state_dict(ck['model'], strict=strict)
-    if use_ema and ck.get('ema') is not None:
-        for src, named in ((ck['ema']['shadow'], m.named_parameters()), (ck['ema']['buffers'], m.named_buffers())):
-            for n, t in named:
-                if n in src: t.copy_(src[n])
-    return ck
-
-# %% ../nbs/10_train.ipynb #eb49c98d
-class OutputDirLockedError(CheckpointError):
-    "Another live run holds the output directory's lock."
-    kind = 'locked'
-
-@patch
-def _lock_output_dir(self:Trainer):
-    "Take an exclusive `flock` on `output_dir/.lock` (rank 0); a second live run on the directory is refused."
-    if self.out is None or not self.is_main or fcntl is None: return None
-    self.out.mkdir(parents=True, exist_ok=True)
-    f = open(self.out/'.lock', 'a+')
-    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the kernel drops it when its process dies: no stale locks
-    except BlockingIOError:
-        f.seek(0); who = f.read().strip() or 'another process'; f.close()
-        raise OutputDirLockedError(f"output dir {self.out} is in use by another run ({who}): wait for it to finish "
-                                   "or use another output dir") from None
-    f.seek(0); f.truncate(); f.write(f"pid {os.getpid()} on {socket.gethostname()}\n"); f.flush()
-    return f
-
 # %% ../nbs/10_train.ipynb #db119c2d
 class TrainingInterrupted(KeyboardInterrupt):
     "SIGTERM or SIGINT stopped `fit`; `checkpoint` is the file written at the current step (None without output_dir)."
@@ -691,7 +361,8 @@ def _preempt(self:Trainer):
 @contextlib.contextmanager
 def _preemptible(tr:Trainer):
     "Lock the output dir and turn SIGTERM/SIGINT into a checkpoint at the next step boundary, for one `fit`."
-    lock, old, tr._stop_signal = tr._lock_output_dir(), {}, None
+    lock = lock_output_dir(tr.out) if tr.out is not None and tr.is_main else None
+    old, tr._stop_signal = {}, None
     try:
         if threading.current_thread() is threading.main_thread():
             for s in (signal.SIGTERM, signal.SIGINT): old[s] = signal.signal(s, tr._on_signal)
@@ -704,33 +375,3 @@ def _preemptible(tr:Trainer):
 def fit(self:Trainer) -> dict:
     "Train to `total_steps` (preemptible, the output dir locked); returns the last logged row."
     with _preemptible(self): return self._fit()
-
-# %% ../nbs/10_train.ipynb #6fb9878b
-def saved_activation_bytes(fn:Callable, # runs a forward pass
-                           exclude=(), # tensors not to count (e.g. `model.parameters()`)
-                          ) -> tuple[int, Any]:
-    "(bytes autograd saves for backward while running `fn()`, counting each storage once; `fn()`'s result)."
-    skip, seen = {t.untyped_storage().data_ptr() for t in exclude}, {}
-    def pack(t):
-        try:
-            ptr = t.untyped_storage().data_ptr()
-            if ptr not in skip: seen[ptr] = t.untyped_storage().nbytes()
-        except (RuntimeError, NotImplementedError): pass
-        return t
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = fn()
-    return sum(seen.values()), out
-
-# %% ../nbs/10_train.ipynb #666fad94
-def _checkpointed_forward(self, *args, **kwargs):
-    fwd = type(self).forward.__get__(self)
-    if self.training and torch.is_grad_enabled(): return torch.utils.checkpoint.checkpoint(fwd, *args, use_reentrant=False, **kwargs)
-    return fwd(*args, **kwargs)
-
-def enable_gradient_checkpointing(model:nn.Module, block_types:type|tuple[type, ...]) -> int:
-    "Recompute every `block_types` submodule's forward in backward; returns how many were wrapped."
-    n = 0
-    for m in model.modules():
-        if isinstance(m, block_types) and 'forward' not in vars(m):
-            m.forward = types.MethodType(_checkpointed_forward, m); n += 1   # a bound method: deepcopy rebinds it
-    return n

@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from fastcore.basics import patch
 from .core import Config, count_params, seed_everything
-from .train import Trainer, TrainConfig, make_loader
+from .train import Trainer, TrainConfig
+from .train_parts import make_loader
 from .thin_vae import ThinVAE, psnr, kl_normal
 from .blocks import RMCBlock, RMSNorm
 import ixlinx.fenwick, ixlinx.mesanet # registers the 'fenwick' and 'mesa' mixers

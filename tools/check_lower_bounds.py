@@ -12,8 +12,8 @@ from pathlib import Path
 
 root = Path(__file__).resolve().parents[1]
 
-# What the smoke test exercises: every module imports, no exported name is None, the module-level
-# `load_checkpoint` survives `@patch` of `Trainer.load_checkpoint`, a checkpoint round-trips, a small model with
+# What the smoke test exercises: every module imports, no exported name is None, `ixlinx.train`'s
+# imported `load_checkpoint` survives `@patch` of `Trainer.load_checkpoint`, a checkpoint round-trips, a small model with
 # every mixer runs forward, backward and generation, and matplotlib draws with numpy.
 SMOKE = r'''
 import importlib, pkgutil, sys, tempfile, torch, ixlinx
@@ -23,10 +23,10 @@ for m in pkgutil.iter_modules(ixlinx.__path__):
     mod = importlib.import_module(f'ixlinx.{m.name}')
     bad = [n for n in getattr(mod, '__all__', []) if getattr(mod, n, None) is None]
     assert not bad, f'ixlinx.{m.name}: exported names bound to None: {bad}'
-import ixlinx.train as T
-assert T.load_checkpoint.__qualname__ == 'load_checkpoint', T.load_checkpoint
+import ixlinx.train as T, ixlinx.checkpoint as C
+assert T.load_checkpoint is C.load_checkpoint, T.load_checkpoint
 with tempfile.TemporaryDirectory() as d:
-    T.atomic_save({'w': torch.arange(3)}, f'{d}/x.ckpt')
+    C.atomic_save({'w': torch.arange(3)}, f'{d}/x.ckpt')
     assert T.load_checkpoint(f'{d}/x.ckpt')['w'].tolist() == [0, 1, 2]
 from ixlinx.inputs import ByteTokenizer
 from ixlinx.model import IXLinx, IXLinxConfig

@@ -3,7 +3,7 @@
 
 1. The 8B preset's forward in bf16 on one GPU: tokens/s, MFU, peak memory.
 2. A few FSDP2 training steps (the `Trainer` with `parallel='fsdp'`, bf16 compute / fp32 reduce, activation checkpointing,
-   meta-device init) of the largest preset whose memory plan (`ixlinx.distributed.memory_plan`) fits the GPUs.
+   meta-device init) of the largest preset whose memory plan (`ixlinx.memory.memory_plan`) fits the GPUs.
 
     python tools/gpu_scale.py                                  # one GPU, a few minutes
     torchrun --standalone --nproc_per_node=8 tools/gpu_scale.py  # FSDP over 8 GPUs
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ixlinx.core import count_params, save_result
 from ixlinx.model import IXLinx, IXLinxConfig
 from ixlinx.train import Trainer, TrainConfig
-from ixlinx.distributed import memory_plan
+from ixlinx.memory import memory_plan
 
 PEAK_BF16 = {'H200': 989e12, 'H100': 989e12, 'H800': 989e12, 'A100': 312e12, 'A800': 312e12, 'L40S': 362e12,
              'L40': 181e12, 'A6000': 155e12, 'A10': 125e12, 'L4': 121e12, '4090': 165e12, '3090': 71e12}
