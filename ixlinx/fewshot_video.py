@@ -15,8 +15,8 @@ from torch import nn, Tensor
 from torch.nn.attention import sdpa_kernel, SDPBackend
 from .core import save_result, seed_everything
 from .model import IXLinx, IXLinxConfig
-from .qamaml import (Action, QAgent, QAMAML, QAMAMLConfig, RandomController, accuracy, bandit_controller, ce,
-                           evaluate_adaptation, frame_dropout)
+from .qamaml import Action, QAgent, QAMAML, QAMAMLConfig, RandomController, bandit_controller
+from .qamaml import accuracy, ce, evaluate_adaptation, frame_dropout
 
 # %% auto #0
 __all__ = ['VIDEO_METHODS', 'video_pool', 'fewshot_sampler', 'VideoClassifier', 'video_run', 'meta_train']
@@ -93,7 +93,7 @@ def video_run(method:str, pool:tuple|None=None, # `video_pool()` output (None: b
 def meta_train(method:str='qamaml', # one of `VIDEO_METHODS`
                output_dir:str|Path='runs/qamaml', max_steps:int=300, seed:int=0,
                n_per_class:int=20, frames:int=4, size:int=32, **kw) -> dict:
-    "Meta-train the few-shot video classifier; saves `checkpoint.pt` (trainer state) and `metrics.json` in `output_dir`."
+    "Meta-train the few-shot video classifier; saves `checkpoint.pt` (trainer state) and `metrics.json` (with `machine`) in `output_dir`."
     if method not in VIDEO_METHODS: raise ValueError(f"unknown method {method!r}; choose from {VIDEO_METHODS}")
     out = Path(output_dir); out.mkdir(parents=True, exist_ok=True)
     res, tr = video_run(method, video_pool(n_per_class, frames, size, seed), seed=seed, n_iters=max_steps, return_trainer=True, **kw)
