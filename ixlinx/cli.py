@@ -71,7 +71,7 @@ def _train_args(s):
         _add_flag(s, *f)
     s.add_argument('--method', default='standard', choices=['standard', 'maml', 'fomaml', 'qamaml', 'random', 'bandit'],
                    help='standard: captions + classes with the Trainer; the others meta-train the few-shot video '
-                        'classifier of ixlinx.qamaml (default: standard)')
+                        'classifier of ixlinx.fewshot_video (default: standard)')
 
 # %% ../nbs/13_cli.ipynb #14d624a6
 QUANT = ['int8', 'int8-dynamic', 'int4']
@@ -170,9 +170,9 @@ def cmd_train(a) -> int:
     return 0
 
 def cmd_meta_train(a) -> int:
-    "`train --method maml|fomaml|qamaml|random|bandit`: few-shot video meta-training (`ixlinx.qamaml.meta_train`)."
+    "`train --method maml|fomaml|qamaml|random|bandit`: few-shot video meta-training (`ixlinx.fewshot_video.meta_train`)."
     import torch
-    from ixlinx.qamaml import meta_train
+    from ixlinx.fewshot_video import meta_train
     from ixlinx.task import usable_cores
     torch.set_num_threads(a.threads or usable_cores())
     r = meta_train(a.method, output_dir=a.output_dir, max_steps=a.max_steps or 300, seed=a.seed)

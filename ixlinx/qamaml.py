@@ -1,4 +1,4 @@
-"""A tabular Q-learning agent that steers MAML (augmentation strength × inner steps × task mix), MAML itself written with `torch.func`, and two benchmarks (the sinusoids of Finn et al. 2017, few-shot video classification) that test whether the agent helps.
+"""A tabular Q-learning agent that steers MAML (augmentation strength × inner steps × task mix), MAML itself written with `torch.func`, and the trainer that joins them.
 
 Docs: https://ixlinx.github.io/ixlinx/qamaml.html.md"""
 
@@ -6,27 +6,21 @@ Docs: https://ixlinx.github.io/ixlinx/qamaml.html.md"""
 
 # %% ../nbs/11_qamaml.ipynb #5994c2db
 from __future__ import annotations
-import itertools, json, math, time
+import itertools, math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
-from torch.nn.attention import sdpa_kernel, SDPBackend
 from torch.func import functional_call, grad, vmap
 from fastcore.basics import patch
-from .core import Config, seed_everything
-from .model import IXLinx, IXLinxConfig
+from .core import Config
 
 # %% auto #0
-__all__ = ['SINE_MIXES', 'SINE_METHODS', 'VIDEO_METHODS', 'QAgent', 'encode_state', 'state_labels', 'RandomController',
-           'bandit_controller', 'sinusoid_tasks', 'sine_mlp', 'mse', 'adapt', 'maml_loss', 'evaluate_adaptation',
-           'Action', 'make_actions', 'QAMAMLConfig', 'augment_regression', 'qamaml_reward', 'QAMAML',
-           'sinusoid_sampler', 'sinusoid_state', 'pretrain_regression', 'sinusoid_run', 'summarize_sinusoid',
-           'video_pool', 'fewshot_sampler', 'frame_dropout', 'VideoClassifier', 'ce', 'accuracy', 'video_run',
-           'meta_train']
+__all__ = ['SINE_MIXES', 'QAgent', 'encode_state', 'state_labels', 'RandomController', 'bandit_controller', 'sinusoid_tasks',
+           'sine_mlp', 'mse', 'adapt', 'maml_loss', 'evaluate_adaptation', 'ce', 'accuracy', 'Action', 'make_actions',
+           'QAMAMLConfig', 'augment_regression', 'qamaml_reward', 'frame_dropout', 'QAMAML', 'sinusoid_sampler',
+           'sinusoid_state']
 
 # %% ../nbs/11_qamaml.ipynb #368bd6c1
 class QAgent:
@@ -208,6 +202,15 @@ def evaluate_adaptation(model:nn.Module, batch:dict, steps:Sequence[int]=(0, 1, 
     n = L.shape[0]
     return {s: (L[:, i].mean().item(), 1.96 * L[:, i].std().item() / math.sqrt(n)) for i, s in enumerate(steps)}
 
+# %% ../nbs/11_qamaml.ipynb #3381ecb4
+def ce(logits:Tensor, y:Tensor) -> Tensor:
+    "Cross-entropy loss."
+    return F.cross_entropy(logits, y)
+
+def accuracy(logits:Tensor, y:Tensor) -> Tensor:
+    "Share of correct argmax predictions."
+    return (logits.argmax(-1) == y).float().mean()
+
 # %% ../nbs/11_qamaml.ipynb #6c7ae4c3
 class Action(NamedTuple):
     "One choice of the controller."
@@ -256,6 +259,13 @@ def qamaml_reward(val_before:float, val_after:float, # validation loss before / 
     improvement = math.log(val_before) - math.log(val_after)
     stability = 0.0 if prev_grad_norm is None else -abs(math.log(grad_norm + 1e-12) - math.log(prev_grad_norm + 1e-12))
     return cfg.reward_scale * improvement + cfg.stability_weight * stability - cfg.step_penalty * steps
+
+# %% ../nbs/11_qamaml.ipynb #681bf7fe
+def frame_dropout(batch:dict, strength:float, generator:torch.Generator|None=None) -> dict:
+    "Zero each support/query frame with probability `strength`."
+    if strength == 0: return batch
+    drop = lambda x: x * (torch.rand(x.shape[:3] + (1, 1, 1), generator=generator) >= strength)
+    return {**batch, 'xs': drop(batch['xs']), 'xq': drop(batch['xq'])}
 
 # %% ../nbs/11_qamaml.ipynb #cc3078d8
 class QAMAML:
@@ -352,161 +362,3 @@ def sinusoid_sampler(k_support:int, k_query:int|None=None) -> Callable:
 def sinusoid_state(batch:dict, ratio_bins:int=3, length_edges:Sequence[int]=(8,)) -> int:
     "State of a sinusoid batch: (share of amplitudes > 2.55, K) → `encode_state`."
     return encode_state((batch['amp'] > 2.55).float().mean().item(), batch['xs'].shape[1], ratio_bins, length_edges)
-
-# %% ../nbs/11_qamaml.ipynb #386ac560
-def pretrain_regression(model:nn.Module, sample_tasks:Callable, n_iters:int, meta_batch:int=25, lr:float=1e-3,
-                        generator:torch.Generator|None=None, loss_fn:Callable=mse) -> list[float]:
-    "Joint regression on all tasks' support + query points with Adam; returns the losses."
-    opt, losses = torch.optim.Adam(model.parameters(), lr=lr), []
-    for _ in range(n_iters):
-        b = sample_tasks('balanced', meta_batch, generator)
-        x, y = torch.cat([b['xs'], b['xq']], 1), torch.cat([b['ys'], b['yq']], 1)  # (n, K+Q, 1)
-        loss = loss_fn(model(x), y); opt.zero_grad(); loss.backward(); opt.step(); losses.append(loss.item())
-    return losses
-
-# %% ../nbs/11_qamaml.ipynb #5d5fb4e3
-SINE_METHODS = ('maml', 'fomaml', 'metasgd', 'qamaml', 'random', 'bandit', 'pretrain')
-
-def sinusoid_run(method:str, k:int=10, seed:int=0, n_iters:int=2000, n_eval:int=600, eval_query:int=100,
-                 cfg:QAMAMLConfig|None=None, agent_kw:dict|None=None,
-                 eval_at:Sequence[int]=(), # also evaluate after these iteration counts (the learning curve)
-                 log:Callable|None=None, # called as log(iteration, mse) at every evaluation of the curve
-                ) -> dict:
-    "Train `method` on K-shot sinusoids and evaluate: {'mse': {steps: (mean, ci95)}, 'curve': {iters: mse}, ...}."
-    if method not in SINE_METHODS: raise ValueError(f"unknown method {method!r}; choose from {SINE_METHODS}")
-    seed_everything(seed); model, cfg, t0 = sine_mlp(), cfg or QAMAMLConfig(), time.perf_counter()
-    sample, acts, kw = sinusoid_sampler(k), make_actions(), dict(alpha=0.1, epsilon=0.1, q_init=1.0, seed=seed) | (agent_kw or {})
-    ctrl = {'qamaml': lambda: QAgent(len(state_labels(3, (8,))), len(acts), gamma=0.9, **kw),
-            'random': lambda: RandomController(len(acts), seed=seed),
-            'bandit': lambda: bandit_controller(len(acts), **{k_: v for k_, v in kw.items() if k_ != 'gamma'})}.get(method)
-    ev_tasks, curve = sinusoid_tasks(n_eval, k, eval_query, generator=torch.Generator().manual_seed(10_000 + seed)), {}
-    if method == 'pretrain':
-        pretrain_regression(model, sample, n_iters, cfg.meta_batch, cfg.meta_lr, torch.Generator().manual_seed(seed))
-        lr, hist = cfg.inner_lr, []
-    else:
-        c = cfg.replace(first_order=method == 'fomaml', learn_inner_lr=method == 'metasgd')
-        tr = QAMAML(model, sample, acts if ctrl else [Action(0.0, 1, 'balanced')], ctrl() if ctrl else None,
-                    c, state_fn=sinusoid_state, seed=seed)
-        hist, lr, done = [], tr.inner_lr, 0
-        for mark in sorted({m for m in eval_at if 0 < m < n_iters}):
-            hist += tr.fit(mark - done); done = mark
-            curve[mark] = evaluate_adaptation(model, ev_tasks, lr=lr)
-            if log is not None: log(mark, curve[mark])
-        hist += tr.fit(n_iters - done)
-    train_s = time.perf_counter() - t0
-    ev = evaluate_adaptation(model, ev_tasks, lr=lr)
-    steps = [h['steps'] for h in hist]
-    return dict(method=method, k=k, seed=seed, n_iters=n_iters, train_s=train_s, mse=ev, curve=curve,
-                mean_steps=sum(steps) / len(steps) if steps else 0.0,
-                action_counts=torch.bincount(torch.tensor([h['action'] for h in hist]), minlength=len(acts)).tolist() if ctrl else None)
-
-# %% ../nbs/11_qamaml.ipynb #d699e305
-def summarize_sinusoid(res:list[dict]) -> list[dict]:
-    "Mean and std over seeds of each (method, K): MSE after 0/1/10 steps, steps, time."
-    out = []
-    for k in sorted({r['k'] for r in res}):
-        for m in dict.fromkeys(r['method'] for r in res):
-            rs = [r for r in res if r['k'] == k and r['method'] == m]
-            if not rs: continue
-            row = dict(method=m, k=k, n_seeds=len(rs), n_iters=rs[0]['n_iters'])
-            for s in ('0', '1', '10'):
-                v = torch.tensor([r['mse'][s][0] for r in rs], dtype=torch.float64)
-                row[f'mse{s}'] = (v.mean().item(), v.std().item() if len(rs) > 1 else 0.0)
-            row['mean_steps'] = sum(r['mean_steps'] for r in rs) / len(rs)
-            row['train_s'] = sum(r['train_s'] for r in rs) / len(rs)
-            out.append(row)
-    return out
-
-# %% ../nbs/11_qamaml.ipynb #5d88e111
-def video_pool(n_per_class:int=20, T:int=4, S:int=32, seed:int=0) -> tuple[Tensor, list, list]:
-    "Rendered clips (classes, n, T, 3, S, S) in [0, 1], the train and the held-out class indices."
-    from ixlinx.shapes import render_clip, VIDEO_CLASSES, SHAPES, COLOURS  # imported here: ixlinx.video loads av and decord
-    rng, combos, cols = np.random.default_rng(seed), [(m, s) for m in VIDEO_CLASSES for s in SHAPES], list(COLOURS)
-    clips = torch.stack([torch.stack([torch.from_numpy(render_clip(m, s, cols[rng.integers(len(cols))], T=T, S=S, rng=rng))
-                                      for _ in range(n_per_class)]) for m, s in combos])  # (C, n, T, S, S, 3)
-    test = [i for i, (m, s) in enumerate(combos) if SHAPES.index(s) == VIDEO_CLASSES.index(m) % len(SHAPES)]
-    return clips.permute(0, 1, 2, 5, 3, 4).float() / 255, [i for i in range(len(combos)) if i not in test], test
-
-def fewshot_sampler(clips:Tensor, # (C, n, T, 3, S, S) from `video_pool`
-                    classes:Sequence[int], n_way:int=3, k_shot:int=2, k_query:int=3) -> Callable:
-    "`sample_tasks(mix, n, generator)` for N-way K-shot tasks over `classes` (labels 0..N-1 in random class order)."
-    def sample(mix, n, generator=None):
-        out = {k: [] for k in ('xs', 'ys', 'xq', 'yq')}
-        for _ in range(n):
-            cls = torch.tensor(classes)[torch.randperm(len(classes), generator=generator)[:n_way]]
-            idx = torch.stack([torch.randperm(clips.shape[1], generator=generator)[:k_shot + k_query] for _ in range(n_way)])
-            x = clips[cls[:, None], idx]  # (N, K+Q, T, 3, S, S)
-            y = torch.arange(n_way)[:, None].expand(n_way, k_shot + k_query)
-            out['xs'].append(x[:, :k_shot].flatten(0, 1)); out['ys'].append(y[:, :k_shot].flatten())
-            out['xq'].append(x[:, k_shot:].flatten(0, 1)); out['yq'].append(y[:, k_shot:].flatten())
-        return {k: torch.stack(v) for k, v in out.items()}
-    return sample
-
-def frame_dropout(batch:dict, strength:float, generator:torch.Generator|None=None) -> dict:
-    "Zero each support/query frame with probability `strength`."
-    if strength == 0: return batch
-    drop = lambda x: x * (torch.rand(x.shape[:3] + (1, 1, 1), generator=generator) >= strength)
-    return {**batch, 'xs': drop(batch['xs']), 'xq': drop(batch['xq'])}
-
-# %% ../nbs/11_qamaml.ipynb #c934bae9
-class VideoClassifier(nn.Module):
-    "Tiny iXlinx video encoder + class head (zero-initialised), standardised pixels, math SDPA kernel (second-order MAML needs it)."
-    def __init__(self, n_way:int=3, dim:int=32,
-                 zero_head:bool=True, # zero-initialise the class head (the prototype start, Kao et al. 2022)
-                 pixel_stats:tuple|None=None, # (mean, std) to standardise the pixels with (None: raw [0, 1] pixels)
-                ):
-        super().__init__()
-        mean, std = (0.0, 1.0) if pixel_stats is None else map(float, pixel_stats)  # the model standardises (IXLinxConfig.video_mean / video_std)
-        self.net = IXLinx(IXLinxConfig(dim=dim, n_layers=1, num_heads=2, mixers=('gqa',), num_classes=n_way, video_patch=8, video_temporal_patch=2,
-                                       video_mean=mean, video_std=std))
-        if zero_head: nn.init.zeros_(self.net.class_head.weight); nn.init.zeros_(self.net.class_head.bias)
-    def forward(self, video:Tensor) -> Tensor: # (B, T, 3, S, S) -> (B, n_way) logits
-        with sdpa_kernel(SDPBackend.MATH): return self.net(video=video, logits_for='last')['class_logits']
-
-def ce(logits:Tensor, y:Tensor) -> Tensor:
-    "Cross-entropy loss."
-    return F.cross_entropy(logits, y)
-
-def accuracy(logits:Tensor, y:Tensor) -> Tensor:
-    "Share of correct argmax predictions."
-    return (logits.argmax(-1) == y).float().mean()
-
-# %% ../nbs/11_qamaml.ipynb #e96a5993
-VIDEO_METHODS = ('maml', 'fomaml', 'qamaml', 'random', 'bandit')
-
-def video_run(method:str, pool:tuple|None=None, # `video_pool()` output (None: build the default one)
-              seed:int=0, n_iters:int=300, n_eval:int=150, meta_batch:int=4, inner_lr:float=0.5,
-              eval_steps:Sequence[int]=(0, 1, 2, 5), n_way:int=3, k_shot:int=2, k_query:int=3, dim:int=32,
-              return_trainer:bool=False) -> dict|tuple:
-    "Meta-train `method` on the train classes; accuracy on held-out-class tasks after each of `eval_steps` inner steps."
-    if method not in VIDEO_METHODS: raise ValueError(f"unknown method {method!r}; choose from {VIDEO_METHODS}")
-    clips, train_cls, test_cls = pool if pool is not None else video_pool()
-    seed_everything(seed); t0 = time.perf_counter()
-    model = VideoClassifier(n_way, dim, pixel_stats=(clips[train_cls].mean().item(), clips[train_cls].std().item()))
-    acts = [Action(a, s, 'balanced') for a in (0.0, 0.25) for s in (1, 2)]
-    ctrl = {'qamaml': lambda: QAgent(1, len(acts), gamma=0.9, epsilon=0.1, q_init=1.0, seed=seed),
-            'bandit': lambda: bandit_controller(len(acts), epsilon=0.1, q_init=1.0, seed=seed),
-            'random': lambda: RandomController(len(acts), seed=seed)}.get(method)
-    cfg = QAMAMLConfig(inner_lr=inner_lr, meta_batch=meta_batch, val_tasks=meta_batch, first_order=method == 'fomaml')
-    tr = QAMAML(model, fewshot_sampler(clips, train_cls, n_way, k_shot, k_query), acts if ctrl else acts[:1],
-                ctrl() if ctrl else None, cfg, augment=frame_dropout, loss_fn=ce, seed=seed)
-    tr.fit(n_iters)
-    train_s = time.perf_counter() - t0
-    tasks = fewshot_sampler(clips, test_cls, n_way, k_shot, k_query)('balanced', n_eval, torch.Generator().manual_seed(10_000 + seed))
-    ev = evaluate_adaptation(model, tasks, steps=eval_steps, lr=inner_lr, loss_fn=ce, metric=accuracy)
-    res = dict(method=method, seed=seed, n_iters=n_iters, meta_batch=meta_batch, inner_lr=inner_lr, train_s=train_s, acc=ev,
-               mean_steps=sum(h['steps'] for h in tr.history) / max(n_iters, 1),
-               action_counts=torch.bincount(torch.tensor([h['action'] for h in tr.history]), minlength=len(acts)).tolist() if ctrl else None)
-    return (res, tr) if return_trainer else res
-
-# %% ../nbs/11_qamaml.ipynb #5d0d7216
-def meta_train(method:str='qamaml', # one of `VIDEO_METHODS`
-               output_dir:str|Path='runs/qamaml', max_steps:int=300, seed:int=0,
-               n_per_class:int=20, frames:int=4, size:int=32, **kw) -> dict:
-    "Meta-train the few-shot video classifier; saves `checkpoint.pt` (trainer state) and `metrics.json` in `output_dir`."
-    if method not in VIDEO_METHODS: raise ValueError(f"unknown method {method!r}; choose from {VIDEO_METHODS}")
-    out = Path(output_dir); out.mkdir(parents=True, exist_ok=True)
-    res, tr = video_run(method, video_pool(n_per_class, frames, size, seed), seed=seed, n_iters=max_steps, return_trainer=True, **kw)
-    torch.save(tr.state_dict(), out / 'checkpoint.pt')
-    (out / 'metrics.json').write_text(json.dumps(res, indent=1))
-    return res
