@@ -130,26 +130,44 @@ def _intra_chunk(q, k, v, g, lam, C):
     k_dec = k * (Gc[..., -1:] - Gc).exp()[..., None]                  # decay each key to its chunk end
     return o, k_dec.transpose(-1, -2) @ v                             # chunk states (B, H, N, Dk, Dv)
 
+# %% ../nbs/05_fenwick.ipynb #3f67b4b2
+def _reader_runs(n0:int, N:int, h:int) -> list[tuple[int, int, int, int]]:
+    "Readers of the level with half-blocks of `h` chunks: (first chunk, chunks per run, runs 2h apart, first pair) each."
+    lo, hi = n0, n0 + N                                               # absolute chunks of the call
+    first, last = lo // (2 * h), (hi - 1) // (2 * h)                  # pairs holding the call's chunks
+    a, b = -(-lo // (2 * h)), hi // (2 * h)                           # pairs wholly inside the call: [a, b)
+    runs = [((2 * a + 1) * h - lo, h, b - a, a - first)] if b > a else []
+    for p in sorted({first, last} - set(range(a, b))):                # cut pairs: readers and source clipped to the call
+        r0, r1 = max((2 * p + 1) * h, lo), min((2 * p + 2) * h, hi)
+        if r1 > r0 and (2 * p + 1) * h > lo: runs.append((r0 - lo, r1 - r0, 1, p - first))
+    return runs
+
+def _rows(x:Tensor, # (B, H, N, C, ...) chunked
+          r0:int, n:int, m:int, h:int) -> Tensor: # (B, H, m, n*C, ...) a view
+    "Chunks r0 + 2hi .. r0 + 2hi + n - 1 of `x` for each run i < m, as a view."
+    if m == 1: return x[:, :, r0:r0 + n].flatten(2, 3)[:, :, None]
+    return x[:, :, r0 - h:r0 - h + 2 * h * m].unflatten(2, (m, 2, h))[:, :, :, 1].flatten(3, 4)
+
 # %% ../nbs/05_fenwick.ipynb #e17eae4d
+def _pairs(U:Tensor, Gend:Tensor, base:int) -> tuple[Tensor, Tensor]:
+    "Half-block states (B, H, n, Dk, Dv) and end gates (B, H, n) from half-block `base` on, padded into whole pairs (B, H, P, 2, ...)."
+    if base % 2: U, Gend = torch.cat([torch.zeros_like(U[:, :, :1]), U], 2), torch.cat([Gend[:, :, :1], Gend], 2)
+    if U.shape[2] % 2: U, Gend = torch.cat([U, torch.zeros_like(U[:, :, :1])], 2), torch.cat([Gend, Gend[:, :, -1:]], 2)
+    return U.unflatten(2, (-1, 2)), Gend.unflatten(2, (-1, 2))
+
 def _inter_chunk(q, lam, Gg, U, n0, c):
     "Add the contributions of all chunk-levels; q, lam, Gg in layout (B, H, N, C, .), U: chunk states (B, H, N, Dk, Dv)."
-    B, H, N, C, _ = q.shape
-    out = q.new_zeros(*q.shape[:-1], U.shape[-1])
-    Gend, base = Gg[..., -1], n0                                      # (B, H, N) block-end log-gates (float64)
+    N = q.shape[2]
+    out = q.new_zeros(*q.shape[:-1], U.shape[-1])                     # (B, H, N, C, Dv)
+    Gend = Gg[..., -1]                                                # (B, H, N) block-end log-gates (float64)
     for j in range(1, (n0 + N - 1).bit_length() + 1):
-        sel = [i for i in range(N) if (n0 + i) >> (j - 1) & 1 and ((n0 + i) >> (j - 1)) - 1 >= base]   # python ints: no syncs
-        if sel:
-            idx = torch.tensor(sel, device=q.device)                  # chunks reading level j
-            src = torch.tensor([((n0 + i) >> (j - 1)) - 1 - base for i in sel], device=q.device)  # the half-block each reads
-            w = (Gg[:, :, idx] - Gend[:, :, src, None]).exp().to(q.dtype) * lam[:, :, idx, :, c + j]  # (B, H, n, C)
-            out.index_add_(2, idx, (q[:, :, idx] @ U[:, :, src]) * w[..., None])     # (B, H, n, C, Dv)
-        if U.shape[2] == 1 and base % 2 == 0: break
-        if base % 2:                                                  # pad to whole pairs with empty blocks
-            U, Gend, base = torch.cat([torch.zeros_like(U[:, :, :1]), U], 2), torch.cat([Gend[:, :, :1], Gend], 2), base - 1
-        if U.shape[2] % 2: U, Gend = torch.cat([U, torch.zeros_like(U[:, :, :1])], 2), torch.cat([Gend, Gend[:, :, -1:]], 2)
-        U2, G2 = U.unflatten(2, (-1, 2)), Gend.unflatten(2, (-1, 2))
-        U = U2[:, :, :, 0] * (G2[..., 1] - G2[..., 0]).exp().to(U.dtype)[..., None, None] + U2[:, :, :, 1]
-        Gend, base = G2[..., 1], base // 2
+        h = 1 << (j - 1)                                              # chunks per half-block
+        U2, G2 = _pairs(U, Gend, n0 // h)                             # (B, H, P, 2, Dk, Dv), (B, H, P, 2)
+        for r0, n, m, p in _reader_runs(n0, N, h):
+            w = (_rows(Gg, r0, n, m, h) - G2[:, :, p:p + m, 0, None]).to(q.dtype).exp() * _rows(lam[..., c + j], r0, n, m, h)
+            _rows(out, r0, n, m, h).add_((_rows(q, r0, n, m, h) @ U2[:, :, p:p + m, 0]) * w[..., None])  # (B, H, m, nC, Dv)
+        U = U2[:, :, :, 0] * (G2[..., 1] - G2[..., 0]).to(U.dtype).exp()[..., None, None] + U2[:, :, :, 1]
+        Gend = G2[..., 1]
     return out
 
 # %% ../nbs/05_fenwick.ipynb #e90e8400
