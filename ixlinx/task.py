@@ -152,11 +152,12 @@ def caption_loss(model:IXLinx, b:dict):
     lm = F.cross_entropy(out['logits'][:, :-1].flatten(0, 1).float(), b['tgt'][:, 1:].flatten(), ignore_index=ByteTokenizer.pad_id)
     if model.class_head is None:
         return lm, dict(lm=lm.detach())
-    h = out['hidden'][:, out['modality_ids'] == MODALITIES.index('video')]  # (B, n_video, D)
-    logits = model.class_head(h.mean(1))  # (B, classes)
-    has = b['label'] >= 0
-    cl = F.cross_entropy(logits.float(), b['label'], ignore_index=-1) if has.any() else lm * 0
-    acc = (logits.argmax(-1) == b['label'])[has].float().mean() if has.any() else torch.tensor(float('nan'))
+    vid = (out['modality_ids'] == MODALITIES.index('video')).to(out['hidden'].dtype)  # (L,) 1 at the video tokens
+    logits = model.class_head((out['hidden'] * vid[:, None]).sum(1) / vid.sum())   # (B, classes) from the mean video token
+    has = b['label'] >= 0  # (B,) rows with a label
+    n = has.sum()
+    cl = (F.cross_entropy(logits.float(), b['label'].clamp(min=0), reduction='none') * has).sum() / n.clamp(min=1)
+    acc = ((logits.argmax(-1) == b['label']) & has).sum() / n  # nan without labels
     return lm + cl, dict(lm=lm.detach(), cls=cl.detach(), acc=acc)
 
 # %% ../nbs/12b_task.ipynb #891ca5f5

@@ -38,7 +38,7 @@ class TrainConfig(Config):
     log_every:int=10; progress:bool=True; eval_every:int|None=None; tensorboard:bool=False
     seed:int=0; deterministic:bool=False; device:str='auto'
     parallel:Literal['ddp', 'fsdp']='ddp'; cpu_offload:bool=False # 'fsdp': FSDP2 + DCP checkpoints (`ixlinx.distributed`)
-    compile:bool=False  # torch.compile (inductor) the model's forward and backward
+    compile:bool=False  # torch.compile (inductor) the training loss with the model inside (forward and backward)
 
     def validate(self):
         if self.lr <= 0: self._bad('lr', 'must be > 0')
@@ -75,7 +75,9 @@ class Trainer:
         self.model, self.train_dl, self.valid_dl, self.loss_fn, self.callbacks = model.to(self.device) if cfg.parallel == 'ddp' else model, train_dl, valid_dl, loss_fn, list(callbacks)
         ddp = self.world > 1 and cfg.parallel == 'ddp'
         self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None) if ddp else self.model
-        if cfg.compile: self.net = torch.compile(self.net)  # checkpoints keep self.model's parameter names
+        whole = cfg.compile and self.world == 1                        # one process: compile loss and model as one graph
+        if cfg.compile and not whole: self.net = torch.compile(self.net)  # DDP/FSDP: compile the wrapped model
+        self.train_loss = torch.compile(loss_fn) if whole else loss_fn   # checkpoints keep self.model's parameter names
         self.total_steps = cfg.max_steps or self._steps_from_epochs()
         self.opt = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay), lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
         self.sched = cosine_schedule(self.opt, self.total_steps, cfg.warmup_steps, cfg.min_lr_ratio)
@@ -103,9 +105,10 @@ class Trainer:
 # %% ../nbs/10_train.ipynb #bb6f8275
 @patch
 def _forward(self:Trainer, batch, model=None):
-    "Loss and metrics of one batch under autocast."
+    "Loss and metrics of one batch under autocast (training: the compiled loss when `compile`; `model` given: eager)."
+    batch = to_device(batch, self.device)
     with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.bfloat16, enabled=self.amp_dtype is not None):
-        out = self.loss_fn(model if model is not None else self.net, to_device(batch, self.device))
+        out = self.train_loss(self.net, batch) if model is None else self.loss_fn(model, batch)
     loss, metrics = out if isinstance(out, tuple) else (out, {})
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1: raise TypeError(f"loss_fn must return a scalar tensor, got {type(loss).__name__}")
     return loss.float().reshape(()), metrics
