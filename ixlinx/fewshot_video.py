@@ -24,7 +24,7 @@ __all__ = ['VIDEO_METHODS', 'video_pool', 'fewshot_sampler', 'VideoClassifier', 
 # %% ../nbs/11a_fewshot_video.ipynb #5d88e111
 def video_pool(n_per_class:int=20, T:int=4, S:int=32, seed:int=0) -> tuple[Tensor, list, list]:
     "Rendered clips (classes, n, T, 3, S, S) in [0, 1], the train and the held-out class indices."
-    from ixlinx.video import render_clip, VIDEO_CLASSES, SHAPES, COLOURS  # imported here: ixlinx.video loads av and decord
+    from ixlinx.shapes import render_clip, VIDEO_CLASSES, SHAPES, COLOURS  # imported here: ixlinx.shapes loads av and decord
     rng, combos, cols = np.random.default_rng(seed), [(m, s) for m in VIDEO_CLASSES for s in SHAPES], list(COLOURS)
     clips = torch.stack([torch.stack([torch.from_numpy(render_clip(m, s, cols[rng.integers(len(cols))], T=T, S=S, rng=rng))
                                       for _ in range(n_per_class)]) for m, s in combos])  # (C, n, T, S, S, 3)
