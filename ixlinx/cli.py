@@ -35,10 +35,12 @@ _TRAIN_FLAGS = [  # (field, type, default, help); bool fields with default True 
     ('temporal_patch', int, 4, 'frames per video tubelet (0: all frames)'),
     ('frame_diff', bool, True, 'feed frame differences too'),
     ('flow', bool, True, 'feed normal-flow channels too'),
-    ('batch_size', int, 32, 'clips per optimizer step'),
+    ('augment', str, 'auto', 'flips of the training clips, their motion words swapped in captions and class names: none, hflip, '
+                            'dihedral (the 8 symmetries of the square), or auto (dihedral on the generated clips, none on your data)'),
+    ('batch_size', int, 16, 'clips per optimizer step'),
     ('lr', float, 3e-3, 'peak learning rate'),
     ('warmup_steps', int, 50, 'linear warm-up steps (shortened when the run is shorter)'),
-    ('max_steps', int, None, 'optimizer steps (default 1000, unless --epochs is given)'),
+    ('max_steps', int, None, 'optimizer steps (default 2500, unless --epochs is given)'),
     ('epochs', int, None, 'train for this many epochs instead of --max-steps'),
     ('ema_decay', float, 0.99, 'weight EMA decay'),
     ('score_live', bool, False, 'also score the live weights (the EMA weights are always scored)'),
@@ -267,8 +269,9 @@ def cmd_chat(a) -> int:
     import time
     from ixlinx.inputs import ByteTokenizer
     from ixlinx.generate import TextStreamer
-    from ixlinx.task import load_task, top_classes, PROMPT
+    from ixlinx.task import load_task, top_classes, trained_on, PROMPT
     model, meta = load_task(a.checkpoint, quantize=a.quantize)
+    print(trained_on(meta), file=sys.stderr)  # what the answers can be about
     media = _media(a, meta, model.config)
     tok, classes = ByteTokenizer(), None
     def answer(q, streamer=None):

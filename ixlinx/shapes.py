@@ -79,11 +79,11 @@ def render_clip(motion:str, shape:str, colour:str, T:int=16, S:int=64, rng:np.ra
 _MOVE = dict(left=(-1, 0), right=(1, 0), up=(0, -1), down=(0, 1))  # (dx, dy) on screen, y down
 
 def dihedral(frames:Tensor, # (..., H, W) frames, H == W when g transposes
-             motion:str, # a VIDEO_CLASSES name
+             motion:str|None, # a VIDEO_CLASSES name (None: the frames only)
              g:int, # which symmetry, 0..7: bit 0 transpose, bit 1 mirror left-right, bit 2 mirror up-down
             ) -> tuple[Tensor, str]:
     "The clip under symmetry `g` of the square and its motion class."
-    if motion not in VIDEO_CLASSES: raise ValueError(f"unknown motion {motion!r}; expected one of {VIDEO_CLASSES}")
+    if motion is not None and motion not in VIDEO_CLASSES: raise ValueError(f"unknown motion {motion!r}; expected one of {VIDEO_CLASSES}")
     if not isinstance(g, int) or not 0 <= g < 8: raise ValueError(f"g must be an int in 0..7, got {g!r}")
     tr, fx, fy = g & 1, g >> 1 & 1, g >> 2 & 1
     if tr and frames.shape[-1] != frames.shape[-2]: raise ValueError(f"a transpose needs square frames, got {tuple(frames.shape[-2:])}")

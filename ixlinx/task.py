@@ -6,7 +6,7 @@ Docs: https://ixlinx.github.io/ixlinx/task.html.md"""
 
 # %% ../nbs/12b_task.ipynb #0cbab04d
 from __future__ import annotations
-import json, os, shutil, sys, time, warnings
+import json, os, re, shutil, sys, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -21,15 +21,17 @@ from .model import IXLinx, IXLinxConfig, MODALITIES, PRESETS
 from .checkpoint import CheckpointError, load_checkpoint, load_weights
 from .train import TrainConfig, Trainer
 from .train_parts import make_loader
-from .shapes import make_moving_shapes
+from .shapes import VIDEO_CLASSES, dihedral, make_moving_shapes
 
 # %% auto #0
-__all__ = ['PROMPT', 'MAIN_JOB_TARGETS', 'TaskConfig', 'usable_cores', 'cache_dir', 'moving_shapes', 'CaptionSet', 'caption_loss',
-           'pixel_stats', 'task_model_config', 'training_bytes', 'check_fits', 'describe', 'top_classes', 'score',
-           'report_lines', 'main_job_verdicts', 'task_data', 'task_trainer', 'heldout_split', 'train_task', 'load_task',
-           'clip_tensor']
+__all__ = ['AUGMENTS', 'SYMMETRIES', 'PROMPT', 'MAIN_JOB_TARGETS', 'TaskConfig', 'usable_cores', 'cache_dir', 'moving_shapes',
+           'symmetry_words', 'map_words', 'CaptionSet', 'caption_loss', 'pixel_stats', 'task_model_config',
+           'training_bytes', 'check_fits', 'describe', 'top_classes', 'score', 'report_lines', 'main_job_verdicts',
+           'task_data', 'task_trainer', 'heldout_split', 'train_task', 'load_task', 'clip_tensor', 'trained_on']
 
 # %% ../nbs/12b_task.ipynb #5bef9535
+AUGMENTS = ('auto', 'none', 'hflip', 'dihedral')  # TaskConfig.augment
+
 @dataclass
 class TaskConfig(Config):
     "Every setting of an `ixlinx train` run (defaults: the CPU main job)."
@@ -51,10 +53,11 @@ class TaskConfig(Config):
     temporal_patch: int = 4 # frames per tubelet (0: all frames)
     frame_diff: bool = True # feed frame differences too
     flow: bool = True # feed normal-flow channels too (ixlinx.inputs.flow_moments)
-    batch_size: int = 32
+    augment: str = 'auto' # flips of the training clips: none, hflip, dihedral, or auto (dihedral on the generated clips, else none)
+    batch_size: int = 16
     lr: float = 3e-3
     warmup_steps: int = 50
-    max_steps: int|None = None # optimizer steps (None: 1000, unless epochs is set)
+    max_steps: int|None = None # optimizer steps (None: 2500, unless epochs is set)
     epochs: int|None = None # train for this many epochs instead
     ema_decay: float = 0.99
     score_live: bool = False # also score the live weights (the EMA weights are always scored)
@@ -90,6 +93,7 @@ def validate(self:TaskConfig):
         if f in _NON_NEGATIVE and v < 0: self._bad(f, 'must be >= 0')
         if f in ('val_fraction', 'test_fraction') and not 0 <= v < 1: self._bad(f, 'must be in [0, 1)')
         if f == 'test_fraction' and self.val_fraction + v >= 1: self._bad(f, 'plus --val-fraction must be < 1')
+        if f == 'augment' and v not in AUGMENTS: self._bad(f, f'must be one of {", ".join(AUGMENTS)}')
         if f == 'sampling' and v not in ('uniform', 'random', 'adaptive'): self._bad(f, 'must be uniform, random or adaptive')
         if f == 'preset' and v is not None and v not in PRESETS: self._bad(f, f'must be one of {", ".join(PRESETS)}')
         if f == 'patch' and self.size % v: self._bad(f, f'must divide --size {self.size}')
@@ -123,26 +127,53 @@ def moving_shapes(n_videos:int=4000, render_size:int=64, frames:int=8, seed:int=
         shutil.rmtree(part, ignore_errors=True)
     return root
 
+# %% ../nbs/12b_task.ipynb #9200259e
+SYMMETRIES = dict(none=(0,), hflip=(0, 2), dihedral=tuple(range(8)))  # the g of `ixlinx.shapes.dihedral` each draws from
+
+def symmetry_words(g:int) -> dict[str, str]:
+    "The motion words symmetry `g` changes: {'left': 'right', ...} for the left-right mirror."
+    moved = {m: dihedral(torch.zeros(1, 1), m, g)[1] for m in VIDEO_CLASSES}
+    return {a: b for a, b in moved.items() if a != b}
+
+def map_words(text:str, words:dict[str, str]) -> str:
+    "`text` with each whole word in `words` replaced, all at once."
+    if not words: return text
+    pat = re.compile(r'\b(' + '|'.join(sorted(words, key=len, reverse=True)) + r')\b')
+    return pat.sub(lambda m: words[m.group(1)], text)
+
 # %% ../nbs/12b_task.ipynb #856d447d
 PROMPT = "What happens in this video?"
 
 class CaptionSet(Dataset):
-    "Clips as dicts: video uint8 (T,3,S,S), ids/tgt (L,) of prompt + caption + EOS (prompt masked), label."
-    def __init__(self, clips:VideoClips, max_len:int=128):
+    "Clips as dicts: video uint8 (T,3,S,S), ids/tgt (L,) of prompt + caption + EOS (prompt masked), label; flipped per `augment`."
+    def __init__(self, clips:VideoClips, max_len:int=128, augment:str='none'):
+        if augment not in SYMMETRIES: raise ValueError(f"augment must be one of {', '.join(SYMMETRIES)}, got {augment!r}")
         tok = ByteTokenizer()
-        self.clips = clips
+        self.clips, self.gs = clips, SYMMETRIES[augment]
+        words = [symmetry_words(g) for g in self.gs]
+        classes = list(clips.classes)
+        for w in words:
+            for c in classes:
+                if map_words(c, w) not in classes:
+                    raise ValueError(f"--augment {augment}: class {c!r} becomes {map_words(c, w)!r} when flipped, which is not a class; use --augment none")
+        self.label_map = torch.tensor([[classes.index(map_words(c, w)) for c in classes] for w in words], dtype=torch.long)  # (G, C)
         texts = [f"{PROMPT} {target_caption(r)}" for r in clips.rows] or [PROMPT]
-        self.ids = tok.batch(texts, add_eos=True)  # (N, L), padded to the longest
-        if self.ids.shape[1] > max_len:
-            n = max(range(len(texts)), key=lambda i: len(texts[i]))
-            raise ValueError(f"the caption of {clips.rows[n]['path']} has {len(tok.encode(texts[n]))} tokens with the prompt, "
+        flipped = [map_words(t, w) for w in words for t in texts]  # G blocks of N texts
+        ids = tok.batch(flipped, add_eos=True)  # (G*N, L), padded to the longest
+        if ids.shape[1] > max_len:
+            n = max(range(len(flipped)), key=lambda i: len(flipped[i])) % len(texts)
+            raise ValueError(f"the caption of {clips.rows[n]['path']} has {len(tok.encode(flipped[n]))} tokens with the prompt, "
                              f"more than {max_len}")
+        self.ids = ids.view(len(words), len(texts), -1)  # (G, N, L)
         self.tgt = self.ids.clone()
-        self.tgt[:, :len(tok.encode(PROMPT + ' '))] = tok.pad_id
+        self.tgt[..., :len(tok.encode(PROMPT + ' '))] = tok.pad_id
     def __len__(self): return len(self.clips)
     def __getitem__(self, i):
         c = self.clips[i]
-        return dict(video=c['video'], ids=self.ids[i], tgt=self.tgt[i], label=c['label'])
+        k = int(torch.randint(len(self.gs), ())) if len(self.gs) > 1 else 0  # the global RNG: checkpoints restore it
+        video = dihedral(c['video'], None, self.gs[k])[0] if k else c['video']
+        label = int(self.label_map[k, c['label']]) if c['label'] >= 0 else c['label']
+        return dict(video=video, ids=self.ids[k, i], tgt=self.tgt[k, i], label=label)
 
 # %% ../nbs/12b_task.ipynb #5e1ef528
 def caption_loss(model:IXLinx, b:dict):
@@ -284,7 +315,7 @@ def task_data(tc:TaskConfig, classes:list[str]|None=None) -> dict:
 # %% ../nbs/12b_task.ipynb #f5a2b47e
 def _schedule(tc:TaskConfig, n_batches:int) -> tuple[int|None, int, int]:
     "(max_steps, epochs, warmup) of a run, the warm-up clamped to the run's length."
-    max_steps = tc.max_steps or (None if tc.epochs else 1000)
+    max_steps = tc.max_steps or (None if tc.epochs else 2500)
     total = max_steps or tc.epochs * n_batches
     warmup = tc.warmup_steps
     if warmup >= total:
@@ -311,7 +342,8 @@ def task_trainer(tc:TaskConfig, d:dict, device:torch.device) -> Trainer:
                         parallel='fsdp' if tc.fsdp else 'ddp')
     meta = dict(model_config=json.dumps(cfg.to_dict()), classes=d['classes'], spec=d['spec'].to_dict(), prompt=PROMPT,
                 data=d['data'], task=json.dumps(tc.to_dict()))
-    dl = make_loader(CaptionSet(d['train']), bs, shuffle=True, seed=tc.seed, drop_last=True)
+    augment = ('dihedral' if tc.data is None else 'none') if tc.augment == 'auto' else tc.augment
+    dl = make_loader(CaptionSet(d['train'], augment=augment), bs, shuffle=True, seed=tc.seed, drop_last=True)
     return Trainer(model, dl, None, caption_loss, train, meta=meta)
 
 # %% ../nbs/12b_task.ipynb #a59b92bd
@@ -375,3 +407,13 @@ def clip_tensor(path:str|Path, spec:ClipSpec) -> torch.Tensor:
     "(1, T, 3, S, S) float frames of a video file, sampled as `spec` says."
     fr, _ = decode_clip(dict(path=str(path)), spec)
     return torch.from_numpy(fr)[None].float() / 255
+
+# %% ../nbs/12b_task.ipynb #43594b5e
+def trained_on(meta:dict) -> str:
+    "One line on what a checkpoint has seen: its data and class names (the model knows nothing else)."
+    tc = json.loads(meta.get('task') or '{}')
+    generated = 'task' in meta and tc.get('data') is None
+    what = 'the generated moving shapes (one circle, square or triangle moving over a texture)' if generated else meta.get('data', 'unrecorded data')
+    cl = list(meta.get('classes') or [])
+    names = ', '.join(cl[:8]) + (', ...' if len(cl) > 8 else '')
+    return f"trained on {what}; {len(cl)} classes ({names}): it can only describe videos like those"
