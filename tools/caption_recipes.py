@@ -1,5 +1,7 @@
 """Recipe experiments on the main job's caption target (issue 19): one `ixlinx train` run with task overrides and
 front-end variants, scored on the held-out test split and 400 training clips with the word that went wrong.
+Every run starts from the recipe before this study (batch 32, 1000 steps, no flips: BASE below), not from today's
+defaults; "aug": "dihedral" is what `--augment dihedral` now does.
 
 One run (1 thread, the default 4000 clips; about 4-6 minutes when two run side by side on 2 cores):
   python tools/caption_recipes.py NAME '{"batch_size": 16, "max_steps": 2000}' '{"shift": 4}'
@@ -16,7 +18,7 @@ DIR = Path(os.environ.get('RECIPES_DIR', 'runs/caption_recipes'))
 if sys.argv[1:2] == ['--collect']:
     from ixlinx.core import save_result
     runs = [json.loads(p.read_text()) for p in sorted(DIR.glob('*.json'))]
-    print(save_result('caption_recipes', dict(runs=runs, threads=1, note='two runs side by side on the 2 cores')))
+    print(save_result('caption_recipes', dict(runs=runs, threads=1, base=dict(batch_size=32, max_steps=1000, augment='none'), note='two or three runs side by side on the 2 cores')))
     sys.exit()
 import ixlinx.task as T
 from ixlinx.data import collate_clips
@@ -24,7 +26,8 @@ from torch.utils.data import DataLoader
 name, over = sys.argv[1], json.loads(sys.argv[2])
 extra = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
 out = DIR/name
-tc = T.TaskConfig(output_dir=str(out), threads=1, workers=1, quiet=True, **over)
+BASE = dict(batch_size=32, max_steps=1000, augment='none')  # the recipe before this study: every run starts from it
+tc = T.TaskConfig(output_dir=str(out), threads=1, workers=1, quiet=True, **{**BASE, **over})
 DIR.mkdir(parents=True, exist_ok=True)
 if extra.get('aug'):
     from ixlinx.shapes import dihedral
